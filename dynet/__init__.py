@@ -1,0 +1,40 @@
+"""dynet: a PyTorch-compatible define-by-run autograd engine on NumPy (CPU) and CuPy (CUDA)."""
+from . import autograd, backend, dtypes
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import Device as device
+from .backend import Device
+from .dtypes import (DType, bool, double, float, float16, float32, float64, get_default_dtype,
+                     half, int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
+from .tensor import Size, Tensor
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, logspace, normal, ones, ones_like, rand, rand_like, randint,
+                       randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
+                     seed, set_rng_state)
+from .ops.functions import (abs, add, all, allclose, amax, amin, any, argmax, argmin, argsort,
+                            bmm, broadcast_to, cat, ceil, chunk, clamp, clip, clone, concat,
+                            cos, count_nonzero, cumsum, div, dot, eq, equal, exp, flatten, flip,
+                            floor, fmod, gather, ge, gt, index_select, isclose, isfinite,
+                            isinf, isnan, le, lerp, log, log1p, log_softmax, logical_and,
+                            logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill,
+                            matmul, max, maximum, mean, min, minimum, mm, movedim, mul, mv,
+                            narrow, ne, neg, nonzero, norm, permute, pow, prod, reciprocal,
+                            relu, remainder, repeat, reshape, round, rsqrt, select, sigmoid,
+                            sign, sin, softmax, sort, split, sqrt, square, squeeze, stack, std,
+                            std_mean, sub, sum, swapaxes, t, take_along_dim, tanh, topk,
+                            transpose, trunc, unbind, unflatten, unsqueeze, var, var_mean,
+                            where)
+from . import cuda  # noqa: E402  (after the names it re-exports)
+
+subtract, multiply, divide, true_divide = sub, mul, div, div
+concatenate = concat
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(t):
+    return t.numel()

@@ -1,0 +1,172 @@
+"""The backward engine: an iterative topological walk from the roots, gradients in a dict."""
+from ..backend import device_of, xp_of
+
+
+def _topological_order(roots):
+    """Tensors reachable from `roots` through grad_fn, each before all of its inputs.
+
+    Iterative post-order DFS (a 10,000-op chain must not hit the recursion limit); the order
+    is deterministic for a given graph.
+    """
+    post = []
+    visited = set()
+    stack = [(r, False) for r in reversed(roots)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            post.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        stack.append((t, True))
+        node = t.grad_fn
+        if node is not None:
+            if node.released:
+                raise RuntimeError(
+                    "Trying to backward through the graph a second time (or directly access "
+                    "saved tensors after they have already been freed). Saved intermediate "
+                    "values of the graph are freed when you call .backward() or "
+                    "autograd.grad(). Specify retain_graph=True if you need to backward "
+                    "through the graph a second time or if you need to access saved tensors "
+                    "after calling backward.")
+            for p in node.parents:
+                if p is not None and id(p) not in visited:
+                    stack.append((p, False))
+    post.reverse()
+    return post
+
+
+def run_backward(roots, root_grads, retain_graph=False, inputs=None):
+    """Propagates `root_grads` (raw arrays) from `roots` back through the graph.
+
+    Without `inputs`, gradients accumulate into `.grad` of leaves (and of tensors that
+    called retain_grad()). With `inputs`, nothing is written; their gradients (raw arrays or
+    None) are returned in order.
+    """
+    grads = {}
+    for r, g in zip(roots, root_grads):
+        # the caller's gradient array must never become a leaf's .grad by aliasing
+        grads[id(r)] = grads[id(r)] + g if id(r) in grads else g
+    wanted = None if inputs is None else {id(t) for t in inputs}
+    captured = {}
+    owned = set()  # ids of arrays already stored as a leaf .grad in this pass
+    for t in _topological_order(roots):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        for hook in t._backward_hooks or ():
+            new = hook(_wrap(g))
+            if new is not None:
+                g = new._data
+        node = t.grad_fn
+        if wanted is not None:
+            if id(t) in wanted:
+                captured[id(t)] = g
+        elif node is None or t._retains_grad:
+            _accumulate(t, g, owned, root_grads)
+        if node is None:
+            continue
+        in_grads = node.backward(node, g)
+        if type(in_grads) is not tuple:
+            in_grads = (in_grads,)
+        for p, pg in zip(node.parents, in_grads):
+            if p is None or pg is None:
+                continue
+            pd = p._data
+            if pg.shape != pd.shape:
+                raise RuntimeError(
+                    f"Function {node.name()} returned an invalid gradient: got shape "
+                    f"{tuple(pg.shape)} but expected shape {tuple(pd.shape)}")
+            if pg.dtype != pd.dtype:
+                pg = pg.astype(pd.dtype)
+            key = id(p)
+            if key in grads:
+                grads[key] = grads[key] + pg
+            else:
+                grads[key] = pg
+        if not retain_graph:
+            node.release()
+    if wanted is not None:
+        return [captured.get(id(t)) for t in inputs]
+    return None
+
+
+def _accumulate(t, g, owned, root_grads):
+    if t.grad is None:
+        # A gradient array can be shared (Add passes one array to both inputs) or be a view
+        # of another buffer; copy then, so in-place edits of one .grad never leak to another.
+        if id(g) in owned or getattr(g, "base", None) is not None or \
+                any(g is r for r in root_grads):
+            g = g.copy()
+        owned.add(id(g))
+        t.grad = _wrap(g)
+    else:
+        t.grad._data = t.grad._data + g
+
+
+def _wrap(array):
+    return Tensor._make(array, False)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Computes gradients of `tensors` w.r.t. graph leaves (torch.autograd.backward)."""
+    if create_graph:
+        raise NotImplementedError("dynet does not support higher-order gradients "
+                                  "(create_graph=True)")
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    elif isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors]
+    root_grads = [_root_grad(t, g) for t, g in zip(tensors, grad_tensors)]
+    run_backward(tensors, root_grads, bool(retain_graph))
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Returns the gradients of `outputs` w.r.t. `inputs` without touching `.grad`."""
+    if create_graph:
+        raise NotImplementedError("dynet does not support higher-order gradients "
+                                  "(create_graph=True)")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    root_grads = [_root_grad(t, g) for t, g in zip(outputs, grad_outputs)]
+    found = run_backward(outputs, root_grads, bool(retain_graph), inputs=inputs)
+    result = []
+    for t, g in zip(inputs, found):
+        if g is None and not allow_unused:
+            raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                               "used in the graph. Set allow_unused=True if this is the "
+                               "desired behavior.")
+        result.append(None if g is None else _wrap(g))
+    return tuple(result)
+
+
+def _root_grad(t, g):
+    if not t.requires_grad:
+        raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                           "grad_fn")
+    if g is None:
+        if t._data.size != 1:
+            raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
+                               f"(got output of shape {tuple(t.shape)})")
+        return xp_of(t._data).ones_like(t._data)
+    g = g._data if isinstance(g, Tensor) else xp_of(t._data).asarray(g, dtype=t._data.dtype)
+    if g.shape != t._data.shape:
+        raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {tuple(g.shape)} "
+                           f"and output[0] has a shape of {tuple(t.shape)}.")
+    if t.device != device_of(g):
+        raise RuntimeError(f"gradient is on {device_of(g)} but the output is on {t.device}")
+    return g
+
+
+from ..tensor import Tensor  # noqa: E402

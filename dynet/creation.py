@@ -1,0 +1,242 @@
+"""Tensor factories: tensor, zeros, ones, arange, rand, ... each with dtype/device/requires_grad."""
+import builtins
+
+import numpy as np
+
+from . import dtypes, random
+from .backend import as_device, concrete, device_context, move, xp_of
+from .tensor import Tensor
+
+
+def _finish(array, requires_grad):
+    t = Tensor._make(array, False)
+    if requires_grad:
+        t.requires_grad = True  # validates the dtype
+    return t
+
+
+def _target(device):
+    return concrete(as_device(device))
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    elif len(size) == 1 and hasattr(size[0], "__iter__"):
+        size = tuple(size[0])
+    return tuple(builtins.int(s) for s in size)
+
+
+def _np_dtype(dtype, default=None):
+    if dtype is None:
+        return (default or dtypes.get_default_dtype()).np
+    return dtypes.get_dtype(dtype).np
+
+
+def _infer_dtype(data):
+    """PyTorch's inference for Python data: bool, int64, or the default float."""
+    arr = np.asarray(data)
+    if arr.dtype.kind == "b":
+        return np.bool_
+    if arr.dtype.kind in "iu":
+        return np.int64
+    if arr.dtype.kind == "f":
+        return dtypes.get_default_dtype().np
+    raise TypeError(f"can't convert data of type {arr.dtype} to a tensor")
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor that copies `data` (Python numbers/lists, arrays or tensors)."""
+    if isinstance(data, Tensor):
+        src = data._data
+        dev = data.device if device is None else device
+        array = move(src, dev)
+        array = array.astype(_np_dtype(dtype, data.dtype), copy=array is src or dtype is not None)
+        return _finish(array, requires_grad)
+    if _is_device_array(data):
+        array = data.astype(data.dtype if dtype is None else _np_dtype(dtype), copy=True)
+        return _finish(move(array, device or "cuda"), requires_grad)
+    if isinstance(data, np.ndarray):
+        np_dtype = data.dtype if dtype is None else _np_dtype(dtype)
+        array = np.array(data, dtype=np_dtype, copy=True)
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
+            data = [x.tolist() if isinstance(x, Tensor) else x for x in data]
+        np_dtype = _infer_dtype(data) if dtype is None else _np_dtype(dtype)
+        array = np.array(data, dtype=np_dtype)
+    dtypes.from_numpy_dtype(array.dtype)
+    return _finish(move(array, _target(device)), requires_grad)
+
+
+def _is_device_array(data):
+    return not isinstance(data, np.ndarray) and hasattr(data, "__cuda_array_interface__")
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like tensor(), but shares memory when data is already an array of the right kind."""
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype)
+    if isinstance(data, np.ndarray) and (device is None or _target(device).type == "cpu"):
+        if dtype is None or np.dtype(_np_dtype(dtype)) == data.dtype:
+            dtypes.from_numpy_dtype(data.dtype)
+            return Tensor._make(data, False)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array):
+    """A CPU tensor sharing memory with a NumPy array."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    dtypes.from_numpy_dtype(array.dtype)
+    return Tensor._make(array, False)
+
+
+def _alloc(fn_name, size, dtype, device, requires_grad, *args):
+    dev = _target(device)
+    xp = dev.xp
+    with device_context(dev):
+        array = getattr(xp, fn_name)(size, *args, dtype=_np_dtype(dtype))
+    return _finish(array, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+    return _alloc("zeros", _size(size), dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
+    return _alloc("ones", _size(size), dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return _alloc("empty", _size(size), dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        dtype = dtypes.get_dtype(_infer_dtype(fill_value))
+    dev = _target(device)
+    with device_context(dev):
+        array = dev.xp.full(_size((size,)), fill_value, dtype=_np_dtype(dtype))
+    return _finish(array, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    dev = _target(device)
+    with device_context(dev):
+        array = dev.xp.eye(n, n if m is None else m, dtype=_np_dtype(dtype))
+    return _finish(array, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if dtype is None:
+        all_int = builtins.all(isinstance(v, builtins.int) for v in (start, end, step))
+        dtype = dtypes.int64 if all_int else dtypes.get_default_dtype()
+    dev = _target(device)
+    np_dtype = _np_dtype(dtype)
+    # computed in float64 on the host side of the formula, as PyTorch sizes it
+    n = builtins.max(0, int(np.ceil((end - start) / step)))
+    with device_context(dev):
+        array = (dev.xp.arange(n, dtype=np.float64) * step + start).astype(np_dtype) \
+            if np.dtype(np_dtype).kind == "f" else dev.xp.arange(start, end, step, dtype=np_dtype)
+    return _finish(array, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    dev = _target(device)
+    with device_context(dev):
+        array = dev.xp.linspace(start, end, steps, dtype=np.float64).astype(_np_dtype(dtype))
+    return _finish(array, requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+    dev = _target(device)
+    with device_context(dev):
+        array = (base ** dev.xp.linspace(start, end, steps)).astype(_np_dtype(dtype))
+    return _finish(array, requires_grad)
+
+
+def _generator(generator, device):
+    return generator if generator is not None else random.generator_for(device)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    dev = _target(device)
+    array = _generator(generator, dev).stream.uniform(_size(size), 0.0, 1.0, _np_dtype(dtype))
+    return _finish(array, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    dev = _target(device)
+    array = _generator(generator, dev).stream.normal(_size(size), 0.0, 1.0, _np_dtype(dtype))
+    return _finish(array, requires_grad)
+
+
+def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
+            requires_grad=False):
+    """randint(high, size) or randint(low, high, size): integers in [low, high)."""
+    if size is None:
+        if high is None or not isinstance(high, (tuple, list)):
+            raise TypeError("randint() missing required argument 'size'")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    dev = _target(device)
+    array = _generator(generator, dev).stream.integers(
+        low, high, _size((size,)), _np_dtype(dtype, dtypes.int64))
+    return _finish(array, requires_grad)
+
+
+def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
+    dev = _target(device)
+    array = _generator(generator, dev).stream.permutation(n)
+    return _finish(array.astype(_np_dtype(dtype, dtypes.int64), copy=False), requires_grad)
+
+
+def normal(mean, std, size, generator=None, dtype=None, device=None, requires_grad=False):
+    dev = _target(device)
+    array = _generator(generator, dev).stream.normal(_size((size,)), builtins.float(mean),
+                                                     builtins.float(std), _np_dtype(dtype))
+    return _finish(array, requires_grad)
+
+
+def zeros_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    return zeros(input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                 requires_grad=requires_grad)
+
+
+def ones_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    return ones(input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
+
+
+def empty_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    return empty(input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                 requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    return full(input.shape, fill_value, dtype=dtype or input.dtype,
+                device=device or input.device, requires_grad=requires_grad)
+
+
+def rand_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
+
+
+def randn_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                 requires_grad=requires_grad)
+
+
+def randint_like(input, low, high=None, dtype=None, device=None,  # noqa: A002
+                 requires_grad=False):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, dtype=dtype or input.dtype,
+                   device=device or input.device, requires_grad=requires_grad)
+

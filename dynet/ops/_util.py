@@ -1,0 +1,42 @@
+"""Helpers shared by the op families."""
+
+
+def unbroadcast(grad, shape):
+    """Sums `grad` down to `shape`, undoing NumPy broadcasting (leading and size-1 axes)."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, s in enumerate(shape) if s == 1 and grad.shape[i + extra] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def normalize_dim(dim, ndim, name="dim"):
+    """A dim in [-ndim, ndim) made non-negative; IndexError like PyTorch otherwise."""
+    lo = -max(ndim, 1)
+    hi = max(ndim, 1) - 1
+    if not lo <= dim <= hi:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], "
+                         f"but got {dim})")
+    return dim % max(ndim, 1)
+
+
+def normalize_dims(dim, ndim):
+    """None -> all axes; int or sequence -> a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, int):
+        dim = (dim,)
+    return tuple(sorted({normalize_dim(d, ndim) for d in dim}))
+
+
+def expand_reduced(grad, shape, axes, keepdim):
+    """Reshapes a reduction's gradient so it broadcasts back over the reduced `axes`."""
+    if keepdim or not axes:
+        return grad
+    kept = list(shape)
+    for a in axes:
+        kept[a] = 1
+    return grad.reshape(kept)

@@ -1,0 +1,324 @@
+"""Elementwise ops: arithmetic with broadcasting and the unary math functions."""
+from ..autograd.function import Function
+from ..backend import xp_of
+from ._util import unbroadcast
+
+
+def _shape(x):
+    return getattr(x, "shape", ())
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.shapes
+        return (unbroadcast(grad, sa) if ctx.needs_input_grad[0] else None,
+                unbroadcast(grad, sb) if ctx.needs_input_grad[1] else None)
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.shapes
+        return (unbroadcast(grad, sa) if ctx.needs_input_grad[0] else None,
+                unbroadcast(-grad, sb) if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return (unbroadcast(grad * b, _shape(a)) if ctx.needs_input_grad[0] else None,
+                unbroadcast(grad * a, _shape(b)) if ctx.needs_input_grad[1] else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = unbroadcast(grad / b, _shape(a))
+        if ctx.needs_input_grad[1]:
+            gb = unbroadcast(-grad * a / (b * b), _shape(b))
+        return ga, gb
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a ** b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = unbroadcast(grad * b * a ** (b - 1), _shape(a))
+        if ctx.needs_input_grad[1]:
+            xp = xp_of(out)
+            # d(a^b)/db = a^b log(a); PyTorch defines it as 0 where a == 0 (and b >= 0)
+            log_a = xp.log(xp.where(a == 0, 1, a))
+            gb = unbroadcast(grad * out * log_a, _shape(b))
+        return ga, gb
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = xp_of(a).exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.saved_tensors[0]
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp_of(a).log(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad / ctx.saved_tensors[0]
+
+
+class Log1p(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp_of(a).log1p(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad / (1 + ctx.saved_tensors[0])
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = xp_of(a).sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad / (2 * ctx.saved_tensors[0])
+
+
+class Rsqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = 1 / xp_of(a).sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.saved_tensors[0]
+        return grad * (-0.5) * out * out * out
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp_of(a).abs(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.saved_tensors[0]
+        return grad * xp_of(a).sign(a)
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp_of(a).sin(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.saved_tensors[0]
+        return grad * xp_of(a).cos(a)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp_of(a).cos(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.saved_tensors[0]
+        return -grad * xp_of(a).sin(a)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = xp_of(a).tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.saved_tensors[0]
+        return grad * (1 - out * out)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, a):
+        xp = xp_of(a)
+        # tanh form: one transcendental, and no overflow warning for large |a|
+        out = xp.tanh(a * 0.5)
+        out *= 0.5
+        out += 0.5
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.saved_tensors[0]
+        return grad * out * (1 - out)
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = xp_of(a).maximum(a, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * (ctx.saved_tensors[0] > 0)
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        xp = xp_of(a)
+        ctx.save_for_backward(a, lo, hi)
+        out = a
+        if lo is not None:
+            out = xp.maximum(out, lo)
+        if hi is not None:
+            out = xp.minimum(out, hi)
+        return out if out is not a else a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, lo, hi = ctx.saved_tensors
+        mask = True
+        if lo is not None:
+            mask = a >= lo
+        if hi is not None:
+            mask = mask & (a <= hi)
+        ga = grad * mask if ctx.needs_input_grad[0] else None
+        glo = ghi = None
+        if ctx.needs_input_grad[1]:
+            glo = unbroadcast(grad * (a < lo), _shape(lo))
+        if ctx.needs_input_grad[2]:
+            ghi = unbroadcast(grad * (a > hi), _shape(hi))
+        return ga, glo, ghi
+
+
+class Maximum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return xp_of(a).maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return _split_between(ctx, grad, a, b, a > b)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return xp_of(a).minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return _split_between(ctx, grad, a, b, a < b)
+
+
+def _split_between(ctx, grad, a, b, a_wins):
+    """Routes grad to the winner; ties share it equally, as PyTorch does."""
+    tie = (a == b) * grad.dtype.type(0.5)
+    wa = a_wins + tie
+    ga = unbroadcast(grad * wa, _shape(a)) if ctx.needs_input_grad[0] else None
+    gb = unbroadcast(grad * (1 - wa), _shape(b)) if ctx.needs_input_grad[1] else None
+    return ga, gb
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        ctx.shapes = (_shape(a), _shape(b))
+        return xp_of(cond).where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        cond = ctx.saved_tensors[0]
+        sa, sb = ctx.shapes
+        zero = grad.dtype.type(0)
+        xp = xp_of(grad)
+        ga = unbroadcast(xp.where(cond, grad, zero), sa) if ctx.needs_input_grad[1] else None
+        gb = unbroadcast(xp.where(cond, zero, grad), sb) if ctx.needs_input_grad[2] else None
+        return None, ga, gb
+
+
+class Copy(Function):
+    """clone() / contiguous(): a fresh C-contiguous copy; the gradient passes through."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return xp_of(a).array(a, copy=True, order="C")
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad

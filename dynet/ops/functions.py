@@ -1,0 +1,937 @@
+"""Tensor-level functions (dynet.add, dynet.cat, ...): argument handling around the ops.
+
+Each function normalises PyTorch-style arguments, promotes dtypes the way PyTorch does, and
+calls one Function. Tensor methods delegate here.
+"""
+import builtins
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd import grad_mode
+from ..backend import xp_of
+from . import elementwise as ew
+from .. import random
+from . import convert, indexing, linalg, reduce
+from . import softmax as softmax_ops
+from . import shape as shape_ops
+from ._util import normalize_dim, normalize_dims
+
+_PY_NUMBER = (int, float, bool)
+
+
+# ---------------------------------------------------------------- promotion helpers
+
+def _is_float(dtype):
+    return dtype.kind == "f"
+
+
+def _promote_pair(a, b):
+    """Casts tensor operands to PyTorch's result dtype (NumPy's rules differ for int+float)."""
+    if isinstance(b, Tensor):
+        da, db = a._data.dtype, b._data.dtype
+        if da == db:
+            return a, b
+        # a 0-dim tensor does not decide the dtype within its category, as in PyTorch
+        if a._data.ndim == 0 and b._data.ndim and _category(da) <= _category(db):
+            return a.to(dtypes.from_numpy_dtype(db)), b
+        if b._data.ndim == 0 and a._data.ndim and _category(db) <= _category(da):
+            return a, b.to(dtypes.from_numpy_dtype(da))
+        if _is_float(da) and not _is_float(db):
+            return a, b.to(dtypes.from_numpy_dtype(da))
+        if _is_float(db) and not _is_float(da):
+            return a.to(dtypes.from_numpy_dtype(db)), b
+        return a, b
+    if isinstance(b, float) and not _is_float(a._data.dtype):
+        return a.to(dtypes.get_default_dtype()), b
+    return a, b
+
+
+def _category(dt):
+    return 2 if dt.kind == "f" else (0 if dt.kind == "b" else 1)
+
+
+def _operand(x):
+    if isinstance(x, Tensor) or isinstance(x, _PY_NUMBER):
+        return x
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return Tensor._make(np.asarray(x), False) if not isinstance(x, np.ndarray) else \
+            Tensor._make(x, False)
+    raise TypeError(f"unsupported operand type: {type(x).__name__}")
+
+
+def _binary(fn, a, b):
+    a, b = _operand(a), _operand(b)
+    if isinstance(a, Tensor):
+        a, b = _promote_pair(a, b)
+    else:
+        b, a = _promote_pair(b, a)
+    return fn.apply(a, b)
+
+
+def _check_broadcast(name, a, b):
+    sa, sb = getattr(a, "shape", ()), getattr(b, "shape", ())
+    try:
+        np.broadcast_shapes(tuple(sa), tuple(sb))
+    except ValueError:
+        raise RuntimeError(f"{name}: the size of tensor a {tuple(sa)} must match the size of "
+                           f"tensor b {tuple(sb)} (shapes cannot be broadcast)") from None
+
+
+# ---------------------------------------------------------------- arithmetic
+
+def add(a, b, alpha=1):
+    if alpha != 1:
+        b = mul(b, alpha)
+    try:
+        return _binary(ew.Add, a, b)
+    except ValueError:
+        _check_broadcast("add", a, b)
+        raise
+
+
+def sub(a, b, alpha=1):
+    if alpha != 1:
+        b = mul(b, alpha)
+    try:
+        return _binary(ew.Sub, a, b)
+    except ValueError:
+        _check_broadcast("sub", a, b)
+        raise
+
+
+def mul(a, b):
+    try:
+        return _binary(ew.Mul, a, b)
+    except ValueError:
+        _check_broadcast("mul", a, b)
+        raise
+
+
+def div(a, b, rounding_mode=None):
+    a, b = _operand(a), _operand(b)
+    if rounding_mode is not None:
+        raw = lambda x: x._data if isinstance(x, Tensor) else x  # noqa: E731
+        xp = xp_of(raw(a) if isinstance(a, Tensor) else raw(b))
+        q = raw(a) / raw(b)
+        q = xp.floor(q) if rounding_mode == "floor" else xp.trunc(q)
+        ref = a if isinstance(a, Tensor) else b
+        if not _is_float(ref._data.dtype):
+            q = q.astype(ref._data.dtype)
+        return Tensor._make(q, False)
+    # true division always gives a floating result, as in PyTorch
+    if isinstance(a, Tensor) and not _is_float(a._data.dtype):
+        a = a.to(dtypes.get_default_dtype())
+    if isinstance(b, Tensor) and not _is_float(b._data.dtype):
+        b = b.to(dtypes.get_default_dtype())
+    try:
+        return _binary(ew.Div, a, b)
+    except ValueError:
+        _check_broadcast("div", a, b)
+        raise
+
+
+def pow(a, b):  # noqa: A001 - PyTorch's name
+    return _binary(ew.Pow, a, b)
+
+
+def neg(a):
+    return ew.Neg.apply(a)
+
+
+def _float_unary(fn):
+    def op(a):
+        if not _is_float(a._data.dtype):
+            a = a.to(dtypes.get_default_dtype())
+        return fn.apply(a)
+    op.__name__ = fn.__name__.lower()
+    op.__doc__ = f"Elementwise {op.__name__}."
+    return op
+
+
+exp = _float_unary(ew.Exp)
+log = _float_unary(ew.Log)
+log1p = _float_unary(ew.Log1p)
+sqrt = _float_unary(ew.Sqrt)
+rsqrt = _float_unary(ew.Rsqrt)
+sin = _float_unary(ew.Sin)
+cos = _float_unary(ew.Cos)
+tanh = _float_unary(ew.Tanh)
+sigmoid = _float_unary(ew.Sigmoid)
+
+
+def abs(a):  # noqa: A001
+    return ew.Abs.apply(a)
+
+
+def relu(a):
+    return ew.Relu.apply(a)
+
+
+def sign(a):
+    return Tensor._make(xp_of(a._data).sign(a._data), False)
+
+
+def square(a):
+    return mul(a, a)
+
+
+def clamp(a, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    return ew.Clamp.apply(a, _operand(min) if min is not None else None,
+                          _operand(max) if max is not None else None)
+
+
+clip = clamp
+
+
+def maximum(a, b):
+    return _binary(ew.Maximum, a, b)
+
+
+def minimum(a, b):
+    return _binary(ew.Minimum, a, b)
+
+
+def where(condition, a=None, b=None):
+    if a is None and b is None:
+        return nonzero(condition, as_tuple=True)
+    a, b = _operand(a), _operand(b)
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        a, b = _promote_pair(a, b)
+    elif isinstance(a, Tensor):
+        a, b = _promote_pair(a, b)
+    elif isinstance(b, Tensor):
+        b, a = _promote_pair(b, a)
+    else:
+        a = Tensor._make(xp_of(condition._data).asarray(
+            a, dtype=dtypes.get_default_dtype().np if isinstance(a, float) else None), False)
+    return ew.Where.apply(condition, a, b)
+
+
+def lerp(start, end, weight):
+    return add(start, mul(sub(end, start), weight))
+
+
+# ---------------------------------------------------------------- comparisons (no grad)
+
+def _compare(ufunc_name):
+    def op(a, b):
+        a, b = _operand(a), _operand(b)
+        ra = a._data if isinstance(a, Tensor) else a
+        rb = b._data if isinstance(b, Tensor) else b
+        if isinstance(a, Tensor) and isinstance(b, Tensor) and a.device != b.device:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
+                               f"least two devices, {a.device} and {b.device}!")
+        xp = xp_of(ra if isinstance(a, Tensor) else rb)
+        return Tensor._make(getattr(xp, ufunc_name)(ra, rb), False)
+    op.__name__ = ufunc_name
+    return op
+
+
+eq = _compare("equal")
+ne = _compare("not_equal")
+lt = _compare("less")
+le = _compare("less_equal")
+gt = _compare("greater")
+ge = _compare("greater_equal")
+logical_and = _compare("logical_and")
+logical_or = _compare("logical_or")
+logical_xor = _compare("logical_xor")
+
+
+def logical_not(a):
+    return Tensor._make(xp_of(a._data).logical_not(a._data), False)
+
+
+def isnan(a):
+    return Tensor._make(xp_of(a._data).isnan(a._data), False)
+
+
+def isinf(a):
+    return Tensor._make(xp_of(a._data).isinf(a._data), False)
+
+
+def isfinite(a):
+    return Tensor._make(xp_of(a._data).isfinite(a._data), False)
+
+
+def equal(a, b):
+    """True if both have the same shape and elements (one host sync)."""
+    return a.shape == b.shape and builtins.bool((a._data == b._data).all())
+
+
+def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
+    return builtins.bool(xp_of(a._data).allclose(a._data, b._data, rtol=rtol, atol=atol,
+                                                 equal_nan=equal_nan))
+
+
+def isclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
+    b = b._data if isinstance(b, Tensor) else b
+    return Tensor._make(xp_of(a._data).isclose(a._data, b, rtol=rtol, atol=atol,
+                                               equal_nan=equal_nan), False)
+
+
+# ---------------------------------------------------------------- reductions
+
+def _dims(dim, axis):
+    return axis if dim is None else dim
+
+
+def sum(a, dim=None, keepdim=False, dtype=None, axis=None):  # noqa: A001
+    dim = _dims(dim, axis)
+    np_dtype = dtypes.get_dtype(dtype).np if dtype is not None else None
+    if np_dtype is None and a._data.dtype.kind in "biu":
+        np_dtype = np.int64  # PyTorch sums bools and integers as int64
+    return reduce.Sum.apply(a, dim, keepdim, np_dtype)
+
+
+def mean(a, dim=None, keepdim=False, dtype=None, axis=None):
+    dim = _dims(dim, axis)
+    if dtype is not None:
+        a = a.to(dtypes.get_dtype(dtype))
+    if not _is_float(a._data.dtype):
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either "
+                           f"a floating point or complex dtype. Got: {a.dtype}")
+    return reduce.Mean.apply(a, dim, keepdim)
+
+
+def var(a, dim=None, unbiased=None, keepdim=False, correction=None):
+    if unbiased is not None and correction is None:
+        correction = 1 if unbiased else 0
+    if correction is None:
+        correction = 1
+    return reduce.Var.apply(a, dim, correction, keepdim)
+
+
+def std(a, dim=None, unbiased=None, keepdim=False, correction=None):
+    return sqrt(var(a, dim, unbiased, keepdim, correction))
+
+
+def var_mean(a, dim=None, unbiased=None, keepdim=False, correction=None):
+    return var(a, dim, unbiased, keepdim, correction), mean(a, dim, keepdim)
+
+
+def std_mean(a, dim=None, unbiased=None, keepdim=False, correction=None):
+    return std(a, dim, unbiased, keepdim, correction), mean(a, dim, keepdim)
+
+
+def prod(a, dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        a = a.to(dtypes.get_dtype(dtype))
+    return reduce.Prod.apply(a, dim, keepdim)
+
+
+def amax(a, dim=(), keepdim=False):
+    return reduce.Amax.apply(a, None if dim == () else dim, keepdim, True)
+
+
+def amin(a, dim=(), keepdim=False):
+    return reduce.Amax.apply(a, None if dim == () else dim, keepdim, False)
+
+
+class ValuesIndices(tuple):
+    """(values, indices) pair with attribute access, like torch.return_types."""
+
+    def __new__(cls, values, indices):
+        return super().__new__(cls, (values, indices))
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+    def __repr__(self):
+        return f"return_types(values={self[0]!r}, indices={self[1]!r})"
+
+
+def _extreme(a, dim, keepdim, largest):
+    if isinstance(dim, Tensor):  # max(a, b) elementwise
+        return maximum(a, dim) if largest else minimum(a, dim)
+    if dim is None:
+        return reduce.Amax.apply(a, None, False, largest)
+    d = normalize_dim(dim, a.ndim)
+    if a._data.ndim and a._data.shape[d] == 0:
+        raise IndexError(f"max(): Expected reduction dim {d} to have non-zero size "
+                         f"(input shape {tuple(a.shape)})")
+    xp = xp_of(a._data)
+    raw = a._data if a._data.ndim else a._data.reshape(1)
+    arg = (xp.argmax if largest else xp.argmin)(raw, axis=d if a._data.ndim else 0)
+    idx = xp.expand_dims(arg, d if a._data.ndim else 0)
+    values = gather(a if a._data.ndim else a.reshape(1), d if a._data.ndim else 0,
+                    Tensor._make(idx, False))
+    if not keepdim or not a._data.ndim:
+        values = values.squeeze(d if a._data.ndim else 0)
+        idx = arg
+    return ValuesIndices(values, Tensor._make(xp.asarray(idx).astype(np.int64, copy=False),
+                                              False))
+
+
+def max(a, dim=None, keepdim=False):  # noqa: A001
+    return _extreme(a, dim, keepdim, True)
+
+
+def min(a, dim=None, keepdim=False):  # noqa: A001
+    return _extreme(a, dim, keepdim, False)
+
+
+def argmax(a, dim=None, keepdim=False):
+    return _argext(a, dim, keepdim, True)
+
+
+def argmin(a, dim=None, keepdim=False):
+    return _argext(a, dim, keepdim, False)
+
+
+def _argext(a, dim, keepdim, largest):
+    xp = xp_of(a._data)
+    f = xp.argmax if largest else xp.argmin
+    if dim is None:
+        out = xp.asarray(f(a._data.reshape(-1)))
+        if keepdim:
+            out = out.reshape((1,) * a.ndim)
+    else:
+        d = normalize_dim(dim, a.ndim)
+        out = f(a._data, axis=d) if a.ndim else xp.asarray(0)
+        if keepdim and a.ndim:
+            out = xp.expand_dims(out, d)
+    return Tensor._make(out.astype(np.int64, copy=False), False)
+
+
+def logsumexp(a, dim, keepdim=False):
+    return reduce.LogSumExp.apply(a, dim, keepdim)
+
+
+def norm(a, p="fro", dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        a = a.to(dtypes.get_dtype(dtype))
+    if p in ("fro", None):
+        p = 2
+    if p == "nuc":
+        raise NotImplementedError("nuclear norm is not supported")
+    return reduce.Norm.apply(a, float(p), dim, keepdim)
+
+
+def cumsum(a, dim, dtype=None):
+    if dtype is not None:
+        a = a.to(dtypes.get_dtype(dtype))
+    return reduce.Cumsum.apply(a, normalize_dim(dim, a.ndim))
+
+
+def any(a, dim=None, keepdim=False):  # noqa: A001
+    axes = None if dim is None else normalize_dims(dim, a.ndim)
+    return Tensor._make(xp_of(a._data).asarray(a._data.any(axis=axes, keepdims=keepdim)),
+                        False)
+
+
+def all(a, dim=None, keepdim=False):  # noqa: A001
+    axes = None if dim is None else normalize_dims(dim, a.ndim)
+    return Tensor._make(xp_of(a._data).asarray(a._data.all(axis=axes, keepdims=keepdim)),
+                        False)
+
+
+def count_nonzero(a, dim=None):
+    axes = None if dim is None else normalize_dims(dim, a.ndim)
+    xp = xp_of(a._data)
+    return Tensor._make(xp.asarray(xp.count_nonzero(a._data, axis=axes)).astype(np.int64),
+                        False)
+
+
+def nonzero(a, as_tuple=False):
+    idx = xp_of(a._data).nonzero(a._data)
+    if as_tuple:
+        return tuple(Tensor._make(i.astype(np.int64), False) for i in idx)
+    return Tensor._make(xp_of(a._data).stack(idx, axis=1).astype(np.int64), False)
+
+
+def sort(a, dim=-1, descending=False, stable=False):
+    xp = xp_of(a._data)
+    d = normalize_dim(dim, a.ndim)
+    key = -a._data if descending and a._data.dtype.kind != "b" else a._data
+    idx = xp.argsort(key, axis=d, kind="stable") if xp is np else xp.argsort(key, axis=d)
+    if descending and a._data.dtype.kind == "b":
+        idx = xp.flip(idx, d)
+    idx = Tensor._make(idx.astype(np.int64, copy=False), False)
+    return ValuesIndices(gather(a, d, idx), idx)
+
+
+def argsort(a, dim=-1, descending=False, stable=False):
+    return sort(a, dim, descending, stable).indices
+
+
+def topk(a, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+    d = normalize_dim(dim, a.ndim)
+    if k > a.shape[d]:
+        raise RuntimeError(f"selected index k out of range: k={k} but dimension {d} of input "
+                           f"shape {tuple(a.shape)} has size {a.shape[d]}")
+    _, idx = sort(a, d, descending=largest)
+    idx = idx.narrow(d, 0, k)
+    return ValuesIndices(gather(a, d, idx), idx)
+
+
+# ---------------------------------------------------------------- linear algebra
+
+def matmul(a, b):
+    sa, sb = a.shape, b.shape
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{a.ndim}D and {b.ndim}D")
+    k_a = sa[-1]
+    k_b = sb[0] if b.ndim == 1 else sb[-2]
+    if k_a != k_b:
+        if a.ndim <= 2 and b.ndim <= 2:
+            ra = "x".join(map(str, sa if a.ndim == 2 else (1,) + sa))
+            rb = "x".join(map(str, sb if b.ndim == 2 else sb + (1,)))
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({ra} and {rb})")
+        raise RuntimeError(f"matmul: shapes {tuple(sa)} and {tuple(sb)} cannot be multiplied "
+                           f"(inner dimensions {k_a} and {k_b} differ)")
+    a, b = _promote_pair(a, b)
+    try:
+        return linalg.MatMul.apply(a, b)
+    except ValueError:
+        raise RuntimeError(f"matmul: batch dimensions of shapes {tuple(sa)} and {tuple(sb)} "
+                           f"cannot be broadcast") from None
+
+
+def mm(a, b):
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got shapes {tuple(a.shape)} and "
+                           f"{tuple(b.shape)}")
+    return matmul(a, b)
+
+
+def bmm(a, b):
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise RuntimeError(f"bmm: expected 3-D tensors with equal batch size, got shapes "
+                           f"{tuple(a.shape)} and {tuple(b.shape)}")
+    return matmul(a, b)
+
+
+def mv(a, v):
+    return matmul(a, v)
+
+
+def dot(a, b):
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    return matmul(a, b)
+
+
+def linear(x, weight, bias=None):
+    """y = x @ weight.T + bias (torch.nn.functional.linear)."""
+    if x.shape[-1] != weight.shape[-1]:
+        rows = 1
+        for s in x.shape[:-1]:
+            rows *= s
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} "
+                           f"and {weight.shape[1]}x{weight.shape[0]})")
+    return linalg.Linear.apply(x, weight, bias)
+
+
+# ---------------------------------------------------------------- shapes
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    if len(shape) == 1 and hasattr(shape[0], "__iter__"):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def reshape(a, *shape):
+    shape = tuple(builtins.int(s) for s in _shape_arg(shape))
+    if shape == a.shape:
+        return Tensor._alias(a)
+    try:
+        return shape_ops.Reshape.apply(a, shape)
+    except ValueError:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size "
+                           f"{a.numel()}") from None
+
+
+def flatten(a, start_dim=0, end_dim=-1):
+    if a.ndim == 0:
+        return reshape(a, 1)
+    s = normalize_dim(start_dim, a.ndim)
+    e = normalize_dim(end_dim, a.ndim)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    new = a.shape[:s] + (-1 if a.numel() else _prod(a.shape[s:e + 1]),) + a.shape[e + 1:]
+    return reshape(a, new)
+
+
+def unflatten(a, dim, sizes):
+    d = normalize_dim(dim, a.ndim)
+    return reshape(a, a.shape[:d] + tuple(sizes) + a.shape[d + 1:])
+
+
+def _prod(xs):
+    out = 1
+    for x in xs:
+        out *= x
+    return out
+
+
+def squeeze(a, dim=None):
+    if dim is None:
+        new = tuple(s for s in a.shape if s != 1)
+    else:
+        dims = normalize_dims(dim, a.ndim) if a.ndim else ()
+        new = tuple(s for i, s in enumerate(a.shape) if not (i in dims and s == 1))
+    return reshape(a, new)
+
+
+def unsqueeze(a, dim):
+    d = normalize_dim(dim, a.ndim + 1)
+    return reshape(a, a.shape[:d] + (1,) + a.shape[d:])
+
+
+def permute(a, *dims):
+    dims = _shape_arg(dims)
+    if len(dims) != a.ndim:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
+                           f"not match the length of the desired ordering of dimensions i.e. "
+                           f"input.dim() = {a.ndim} is not equal to len(dims) = {len(dims)}")
+    dims = tuple(normalize_dim(d, a.ndim) for d in dims)
+    if sorted(dims) != list(range(a.ndim)):
+        raise RuntimeError(f"permute(): duplicate dims are not allowed: {dims}")
+    return shape_ops.Permute.apply(a, dims)
+
+
+def transpose(a, dim0, dim1):
+    if a.ndim == 0:
+        return Tensor._alias(a)
+    d0, d1 = normalize_dim(dim0, a.ndim), normalize_dim(dim1, a.ndim)
+    dims = list(range(a.ndim))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return shape_ops.Permute.apply(a, tuple(dims))
+
+
+swapaxes = transpose
+
+
+def t(a):
+    if a.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {a.ndim}D")
+    return transpose(a, 0, 1) if a.ndim == 2 else Tensor._alias(a)
+
+
+def movedim(a, source, destination):
+    order = [d for d in range(a.ndim) if d != normalize_dim(source, a.ndim)]
+    order.insert(normalize_dim(destination, a.ndim), normalize_dim(source, a.ndim))
+    return permute(a, order)
+
+
+def expand(a, *sizes):
+    sizes = _shape_arg(sizes)
+    lead = len(sizes) - a.ndim
+    if lead < 0:
+        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be "
+                           f"greater or equal to the number of dimensions in the tensor "
+                           f"({a.ndim})")
+    target = tuple(a.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    for i, s in enumerate(a.shape):
+        if s != 1 and s != target[i + lead]:
+            raise RuntimeError(f"The expanded size of the tensor ({target[i + lead]}) must "
+                               f"match the existing size ({s}) at non-singleton dimension "
+                               f"{i + lead}.  Target sizes: {list(sizes)}.  Tensor sizes: "
+                               f"{list(a.shape)}")
+    return shape_ops.Expand.apply(a, target)
+
+
+def broadcast_to(a, size):
+    return expand(a, *size)
+
+
+def repeat(a, *repeats):
+    repeats = _shape_arg(repeats)
+    if len(repeats) < a.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
+                           "number of dimensions of tensor")
+    return shape_ops.Repeat.apply(a, repeats)
+
+
+def flip(a, dims):
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return shape_ops.Flip.apply(a, tuple(normalize_dim(d, a.ndim) for d in dims))
+
+
+def cat(tensors, dim=0):
+    tensors = [x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)] or list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    ref = tensors[0]
+    d = normalize_dim(dim, ref.ndim)
+    for i, x in enumerate(tensors):
+        if x.ndim != ref.ndim or any(x.shape[j] != ref.shape[j] for j in range(ref.ndim)
+                                     if j != d):
+            raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
+                               f"Expected size {list(ref.shape)} but got size "
+                               f"{list(x.shape)} for tensor number {i} in the list.")
+    tensors = _common_dtype(tensors)
+    return shape_ops.Cat.apply(*tensors, dim=d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, x in enumerate(tensors):
+        if x.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(tensors[0].shape)} at entry 0 and {list(x.shape)} at "
+                               f"entry {i}")
+    d = normalize_dim(dim, tensors[0].ndim + 1)
+    return shape_ops.Stack.apply(*_common_dtype(tensors), dim=d)
+
+
+def _common_dtype(tensors):
+    kinds = {x._data.dtype for x in tensors}
+    if len(kinds) == 1:
+        return tensors
+    target = dtypes.from_numpy_dtype(np.result_type(*kinds))
+    return [x.to(target) for x in tensors]
+
+
+def narrow(a, dim, start, length):
+    d = normalize_dim(dim, a.ndim)
+    index = (slice(None),) * d + (slice(start, start + length),)
+    return getitem(a, index)
+
+
+def split(a, split_size_or_sections, dim=0):
+    d = normalize_dim(dim, a.ndim)
+    size = a.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        sizes = [builtins.min(step, size - s) for s in range(0, size, step)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != size:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                               f"(input tensor's size at dimension {d}), but got "
+                               f"split_sizes={sizes}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(a, d, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(a, chunks, dim=0):
+    d = normalize_dim(dim, a.ndim)
+    step = -(-a.shape[d] // chunks)
+    return split(a, builtins.max(step, 1), d)
+
+
+def unbind(a, dim=0):
+    d = normalize_dim(dim, a.ndim)
+    return tuple(select(a, d, i) for i in range(a.shape[d]))
+
+
+def select(a, dim, index):
+    d = normalize_dim(dim, a.ndim)
+    return getitem(a, (slice(None),) * d + (index,))
+
+
+def index_select(a, dim, index):
+    d = normalize_dim(dim, a.ndim)
+    return shape_ops.IndexSelect.apply(a, d, index._data if isinstance(index, Tensor) else
+                                   xp_of(a._data).asarray(index))
+
+
+def pad(a, pad, mode="constant", value=None):
+    """torch.nn.functional.pad: constant, reflect, replicate and circular modes."""
+    pad = tuple(builtins.int(p) for p in pad)
+    if mode == "constant":
+        return shape_ops.ConstantPad.apply(a, pad, 0.0 if value is None else value)
+    widths = shape_ops.pad_widths(a.ndim, pad)
+    out = a
+    xp = xp_of(a._data)
+    for d, (lo, hi) in enumerate(widths):
+        if lo or hi:
+            idx = shape_ops.padding_index(xp, a.shape[d], lo, hi, mode)
+            out = shape_ops.IndexSelect.apply(out, d, idx)
+    return out
+
+
+# ---------------------------------------------------------------- indexing
+
+def _raw_index(a, index):
+    """Replaces tensors and lists in an index by raw arrays on `a`'s device."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    xp = None
+    for k in index:
+        if isinstance(k, Tensor):
+            if k.device != a.device:
+                raise RuntimeError(f"indices should be either on cpu or on the same device as "
+                                   f"the indexed tensor ({a.device}), got {k.device}")
+            k = k._data
+        elif isinstance(k, list):
+            xp = xp or xp_of(a._data)
+            k = xp.asarray(k)
+            if k.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int, byte or bool "
+                                 "tensors")
+        out.append(k)
+    return tuple(out)
+
+
+def getitem(a, index):
+    key = _raw_index(a, index)
+    try:
+        return indexing.GetItem.apply(a, key)
+    except IndexError as e:
+        raise IndexError(f"{e} (indexing a tensor of shape {tuple(a.shape)})") from None
+
+
+def setitem(a, index, value):
+    key = _raw_index(a, index)
+    if isinstance(value, Tensor):
+        if value.device != a.device:
+            raise RuntimeError(f"setitem: value is on {value.device} but the tensor is on "
+                               f"{a.device}")
+        needs_graph = grad_mode._enabled and (a.requires_grad or value.requires_grad)
+    else:
+        needs_graph = False
+    if not needs_graph:
+        a._data[key] = value._data if isinstance(value, Tensor) else value
+        return
+    if a.is_leaf and a.requires_grad:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    out = indexing.IndexPut.apply(a, key, value.to(a.dtype))
+    a._rebind(out)
+
+
+def gather(a, dim, index):
+    d = normalize_dim(dim, a.ndim)
+    if index.ndim != a.ndim:
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as input "
+                           f"tensor (index shape {tuple(index.shape)}, input shape "
+                           f"{tuple(a.shape)})")
+    return indexing.Gather.apply(a, d, index._data)
+
+
+def take_along_dim(a, indices, dim):
+    return gather(a, dim, indices)
+
+
+def masked_fill(a, mask, value):
+    mask = mask if isinstance(mask, Tensor) else Tensor._make(xp_of(a._data).asarray(mask),
+                                                              False)
+    if isinstance(value, Tensor):
+        value = value.to(a.dtype)
+    else:
+        value = Tensor._make(xp_of(a._data).asarray(value, dtype=a._data.dtype), False)
+    return ew.Where.apply(mask, value, a)
+
+
+
+# ---------------------------------------------------------------- copies, casts, rounding
+
+def reshape_alias(a):
+    return shape_ops.Reshape.apply(a, a._data.shape)
+
+
+def clone(a):
+    return ew.Copy.apply(a)
+
+
+def contiguous(a):
+    return ew.Copy.apply(a)
+
+
+def cast(a, np_dtype):
+    if a._requires_grad and np.dtype(np_dtype).kind != "f":
+        return Tensor._make(a._data.astype(np_dtype), False)
+    return convert.Cast.apply(a, np_dtype)
+
+
+def to_device(a, device):
+    return convert.ToDevice.apply(a, device)
+
+
+def copy_into(a, src):
+    """src broadcast to a's shape and dtype, as a new tensor (the value of a.copy_(src))."""
+    xp = xp_of(a._data)
+    raw = src._data if isinstance(src, Tensor) else src
+    return Tensor._make(xp.broadcast_to(xp.asarray(raw, dtype=a._data.dtype), a._data.shape),
+                        False)
+
+
+def sample_into(a, kind, p0, p1, generator):
+    """Fills `a` in place from U[p0, p1) or N(p0, p1) on its own device's generator."""
+    if grad_mode._enabled and a._requires_grad and a.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    gen = generator if generator is not None else random.generator_for(a.device)
+    draw = gen.stream.uniform if kind == "uniform" else gen.stream.normal
+    a._data[...] = draw(a._data.shape, builtins.float(p0), builtins.float(p1), a._data.dtype)
+    return a
+
+
+def _rounding(name):
+    def op(a):
+        if not _is_float(a._data.dtype):
+            return Tensor._make(a._data.copy(), False)
+        return Tensor._make(getattr(xp_of(a._data), name)(a._data), False)
+    op.__name__ = name
+    op.__doc__ = f"Elementwise {name} (zero gradient, as in PyTorch)."
+    return op
+
+
+floor = _rounding("floor")
+ceil = _rounding("ceil")
+trunc = _rounding("trunc")
+
+
+def round(a, decimals=0):  # noqa: A001
+    return Tensor._make(xp_of(a._data).round(a._data, decimals), False)
+
+
+def reciprocal(a):
+    return div(1.0, a)
+
+
+def remainder(a, b):
+    """Python-style modulo (sign of the divisor), as torch.remainder."""
+    q = div(a, b, rounding_mode="floor")
+    return sub(a, mul(q, b))
+
+
+def fmod(a, b):
+    q = div(a, b, rounding_mode="trunc")
+    return sub(a, mul(q, b))
+
+
+def bitwise(name, a, b):
+    rb = b._data if isinstance(b, Tensor) else b
+    return Tensor._make(getattr(xp_of(a._data), name)(a._data, rb), False)
+
+
+def softmax(a, dim=None, dtype=None):
+    if dtype is not None:
+        a = a.to(dtypes.get_dtype(dtype))
+    return softmax_ops.Softmax.apply(a, normalize_dim(_softmax_dim(a, dim), a.ndim))
+
+
+def log_softmax(a, dim=None, dtype=None):
+    if dtype is not None:
+        a = a.to(dtypes.get_dtype(dtype))
+    return softmax_ops.LogSoftmax.apply(a, normalize_dim(_softmax_dim(a, dim), a.ndim))
+
+
+def _softmax_dim(a, dim):
+    if dim is None:  # PyTorch's legacy implicit choice
+        return 0 if a.ndim in (0, 1, 3) else 1
+    return dim
+
+
+from ..tensor import Tensor  # noqa: E402  (tensor.py imports this module at its end)

@@ -1,0 +1,52 @@
+"""Matrix products: matmul (with NumPy's 1-D and batch broadcasting rules) and linear."""
+from ..autograd.function import Function
+from ._util import unbroadcast
+
+
+class MatMul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad
+        if a.ndim == 1:
+            g = g[..., None, :]
+        if b.ndim == 1:
+            g = g[..., None]
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = unbroadcast(g @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)
+        if ctx.needs_input_grad[1]:
+            gb = unbroadcast(a2.swapaxes(-1, -2) @ g, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+class Linear(Function):
+    """y = x @ w.T + b in one node (the layer behind nn.Linear)."""
+
+    @staticmethod
+    def forward(ctx, x, w, b=None):
+        ctx.save_for_backward(x, w)
+        out = x @ w.T
+        if b is not None:
+            out += b
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = grad @ w
+        g2 = grad.reshape(-1, grad.shape[-1])
+        if ctx.needs_input_grad[1]:
+            gw = g2.T @ x.reshape(-1, x.shape[-1])
+        if ctx.needs_input_grad[2]:
+            gb = g2.sum(axis=0)
+        return gx, gw, gb

@@ -1,0 +1,170 @@
+"""Shape ops: views (reshape, permute, expand), tiling, flipping, concatenation, padding."""
+from ..autograd.function import Function
+from ..backend import xp_of
+from ..backend.kernels.scatter import index_add_at
+from ._util import unbroadcast
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.in_shape = a.shape
+        return a.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.in_shape)
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, a, dims):
+        ctx.dims = dims
+        return a.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        inverse = [0] * len(ctx.dims)
+        for i, d in enumerate(ctx.dims):
+            inverse[d] = i
+        return grad.transpose(inverse)
+
+
+class Expand(Function):
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.in_shape = a.shape
+        return xp_of(a).broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return unbroadcast(grad, ctx.in_shape)
+
+
+class Repeat(Function):
+    @staticmethod
+    def forward(ctx, a, repeats):
+        shape = (1,) * (len(repeats) - a.ndim) + a.shape
+        ctx.meta = (a.shape, shape, repeats)
+        return xp_of(a).tile(a.reshape(shape), repeats)
+
+    @staticmethod
+    def backward(ctx, grad):
+        in_shape, shape, repeats = ctx.meta
+        split = []
+        for r, s in zip(repeats, shape):
+            split += [r, s]
+        g = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return g.reshape(in_shape)
+
+
+class Flip(Function):
+    @staticmethod
+    def forward(ctx, a, dims):
+        ctx.dims = dims
+        return xp_of(a).flip(a, dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return xp_of(grad).flip(grad, ctx.dims)
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, *arrays, dim=0):
+        ctx.meta = (dim, [a.shape[dim] for a in arrays])
+        return xp_of(arrays[0]).concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        dim, sizes = ctx.meta
+        grads = []
+        start = 0
+        index = [slice(None)] * grad.ndim
+        for i, size in enumerate(sizes):
+            if ctx.needs_input_grad[i]:
+                index[dim] = slice(start, start + size)
+                grads.append(grad[tuple(index)])
+            else:
+                grads.append(None)
+            start += size
+        return tuple(grads)
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, *arrays, dim=0):
+        ctx.dim = dim
+        return xp_of(arrays[0]).stack(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = xp_of(grad)
+        return tuple(xp.take(grad, i, axis=ctx.dim) if need else None
+                     for i, need in enumerate(ctx.needs_input_grad))
+
+
+class IndexSelect(Function):
+    """a.index_select(dim, index): also the building block of reflect/replicate padding."""
+
+    @staticmethod
+    def forward(ctx, a, dim, index):
+        ctx.meta = (a.shape, dim, index)
+        return xp_of(a).take(a, index, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, dim, index = ctx.meta
+        out = xp_of(grad).zeros(shape, dtype=grad.dtype)
+        key = (slice(None),) * dim + (index,)
+        return index_add_at(out, key, grad), None, None
+
+
+class ConstantPad(Function):
+    """Constant padding; `pad` is PyTorch's (last_lo, last_hi, prev_lo, prev_hi, ...)."""
+
+    @staticmethod
+    def forward(ctx, a, pad, value=0.0):
+        xp = xp_of(a)
+        widths = pad_widths(a.ndim, pad)
+        if any(lo < 0 or hi < 0 for lo, hi in widths):
+            raise NotImplementedError("negative padding is not supported")
+        out_shape = tuple(s + lo + hi for s, (lo, hi) in zip(a.shape, widths))
+        out = xp.full(out_shape, value, dtype=a.dtype)
+        inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(a.shape, widths))
+        out[inner] = a
+        ctx.inner = inner
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.inner]
+
+
+def pad_widths(ndim, pad):
+    if len(pad) % 2 or len(pad) // 2 > ndim:
+        raise RuntimeError(f"Padding length must be divisible by 2 and at most twice the "
+                           f"number of dimensions ({ndim}), got {len(pad)}")
+    widths = [(0, 0)] * ndim
+    for i in range(len(pad) // 2):
+        widths[ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return widths
+
+
+def padding_index(xp, size, lo, hi, mode):
+    """Source positions along one axis for reflect / replicate / circular padding."""
+    pos = xp.arange(-lo, size + hi)
+    if mode == "replicate":
+        return xp.clip(pos, 0, size - 1)
+    if mode == "circular":
+        return pos % size
+    if mode == "reflect":
+        if lo >= size or hi >= size:
+            raise RuntimeError(f"Padding size should be less than the corresponding input "
+                               f"dimension, but got: padding ({lo}, {hi}) at dimension of "
+                               f"size {size}")
+        period = 2 * (size - 1) if size > 1 else 1
+        pos = xp.abs(pos) % period
+        return xp.where(pos >= size, period - pos, pos)
+    raise NotImplementedError(f"padding mode {mode!r} is not supported")
+

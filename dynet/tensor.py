@@ -1,0 +1,637 @@
+"""Tensor: data (a NumPy or CuPy array), grad, grad_fn and the PyTorch method surface.
+
+No math lives here: every operation delegates to dynet.ops.functions, which calls one
+autograd Function per op. The raw array is `_data`; `.data` is a detached Tensor sharing
+it, as in PyTorch.
+"""
+import builtins
+
+import numpy as np
+
+from . import dtypes
+from .autograd import grad_mode
+from .backend import as_device, concrete, device_of, xp_of
+
+
+class Size(tuple):
+    """torch.Size: a tuple that prints as dynet.Size([...])."""
+
+    def __repr__(self):
+        return f"dynet.Size({list(self)})"
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+class _Handle:
+    """A removable hook handle."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+class Tensor:
+    """A multi-dimensional array with autograd, on the CPU (NumPy) or a GPU (CuPy)."""
+
+    __array_priority__ = 1000  # numpy scalars defer to Tensor's reflected operators
+
+    def __init__(self, data=None, *, dtype=None, device=None, requires_grad=False):
+        from .creation import tensor as _tensor
+        src = _tensor([] if data is None else data, dtype=dtype, device=device,
+                      requires_grad=requires_grad)
+        self._data = src._data
+        self._requires_grad = src._requires_grad
+        self.grad = None
+        self.grad_fn = None
+        self._retains_grad = False
+        self._backward_hooks = None
+
+    @classmethod
+    def _make(cls, array, requires_grad):
+        """Wraps a raw array without copying (the internal constructor)."""
+        if isinstance(array, np.generic):  # NumPy reductions can return scalars
+            array = np.asarray(array)
+        t = object.__new__(Tensor)
+        t._data = array
+        t._requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = None
+        t._retains_grad = False
+        t._backward_hooks = None
+        return t
+
+    @staticmethod
+    def _alias(a):
+        """A new node that shares `a`'s data (used where an op changes nothing)."""
+        return F.reshape_alias(a)
+
+    def _rebind(self, out):
+        """Makes this tensor the result `out` of an in-place op recorded in the graph."""
+        self._data = out._data
+        self.grad_fn = out.grad_fn
+        self._requires_grad = out._requires_grad
+
+    def _snapshot(self):
+        """This tensor's current graph node as a separate object (input to an in-place op)."""
+        t = Tensor._make(self._data, self._requires_grad)
+        t.grad_fn = self.grad_fn
+        if self.grad_fn is None and self._requires_grad:
+            return self
+        return t
+
+    # ------------------------------------------------------------ attributes
+
+    @property
+    def data(self):
+        return Tensor._make(self._data, False)
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else value
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        if flag and self._data.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               f"gradients (got {self.dtype})")
+        if not flag and self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                               "you want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
+        self._requires_grad = builtins.bool(flag)
+
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[F.normalize_dim(dim, self._data.ndim)]
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return builtins.int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
+    def dtype(self):
+        return dtypes.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self):
+        return device_of(self._data)
+
+    @property
+    def is_cuda(self):
+        return self.device.type == "cuda"
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    @property
+    def T(self):
+        return F.permute(self, tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self):
+        return F.transpose(self, -2, -1)
+
+    def is_contiguous(self):
+        return builtins.bool(self._data.flags.c_contiguous)
+
+    def contiguous(self):
+        if self._data.flags.c_contiguous:
+            return self
+        return F.contiguous(self)
+
+    # ------------------------------------------------------------ conversions
+
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """to(device), to(dtype), to(device, dtype) or to(other): self when nothing changes."""
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, dtypes.DType) or (isinstance(a, type) or
+                                                 isinstance(a, np.dtype)):
+                dtype = a
+            elif a is not None:
+                device = a
+        out = self
+        if device is not None:
+            target = concrete(as_device(device))
+            if target != self.device:
+                out = F.to_device(out, target)
+        if dtype is not None:
+            dt = dtypes.get_dtype(dtype)
+            if dt.np != out._data.dtype:
+                out = F.cast(out, dt.np)
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cuda(self, device=None, non_blocking=False):
+        return self.to("cuda" if device is None else as_device(device if not isinstance(
+            device, builtins.int) else f"cuda:{device}"))
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"dynet.{'cuda.' if self.is_cuda else ''}{_TYPE_NAMES[self.dtype.name]}"
+        return self.to(dtype)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def float(self):
+        return self.to(dtypes.float32)
+
+    def double(self):
+        return self.to(dtypes.float64)
+
+    def half(self):
+        return self.to(dtypes.float16)
+
+    def long(self):
+        return self.to(dtypes.int64)
+
+    def int(self):
+        return self.to(dtypes.int32)
+
+    def short(self):
+        return self.to(dtypes.int16)
+
+    def byte(self):
+        return self.to(dtypes.uint8)
+
+    def bool(self):
+        return self.to(dtypes.bool)
+
+    def numpy(self, force=False):
+        if self.device.type != "cpu":
+            if force:
+                return self._data.get()
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
+                            "Tensor.cpu() to copy the tensor to host memory first.")
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy(force=True) if self.device.type == "cpu" else self._data.get()
+        return a if dtype is None else a.astype(dtype)
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               "to Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        data = self._data if self.device.type == "cpu" else self._data.get()
+        return data.tolist()
+
+    def clone(self, memory_format=None):
+        return F.clone(self)
+
+    def detach(self):
+        return Tensor._make(self._data, False)
+
+    def detach_(self):
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self):
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            self._retains_grad = True
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def register_hook(self, hook):
+        """hook(grad) -> Tensor or None, called when this tensor's gradient is computed."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if self._backward_hooks is None:
+            self._backward_hooks = []
+        self._backward_hooks.append(hook)
+        return _Handle(self._backward_hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd.engine import backward
+        backward([self], None if gradient is None else [gradient], retain_graph,
+                 create_graph, inputs)
+
+    # ------------------------------------------------------------ Python protocol
+
+    def __repr__(self):
+        from ._tensor_str import tensor_repr
+        return tensor_repr(self, (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool))
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(F.unbind(self, 0))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is "
+                               f"ambiguous (shape {tuple(self.shape)})")
+        return builtins.bool(self._data.reshape(()).item())
+
+    def __float__(self):
+        return builtins.float(self.item())
+
+    def __int__(self):
+        return builtins.int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return builtins.int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __getitem__(self, index):
+        return F.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        F.setitem(self, index, value)
+
+    # ------------------------------------------------------------ operators
+
+    def __add__(self, other):
+        return F.add(self, other)
+
+    def __radd__(self, other):
+        return F.add(other, self)
+
+    def __sub__(self, other):
+        return F.sub(self, other)
+
+    def __rsub__(self, other):
+        return F.sub(other, self)
+
+    def __mul__(self, other):
+        return F.mul(self, other)
+
+    def __rmul__(self, other):
+        return F.mul(other, self)
+
+    def __truediv__(self, other):
+        return F.div(self, other)
+
+    def __rtruediv__(self, other):
+        return F.div(other, self)
+
+    def __floordiv__(self, other):
+        return F.div(self, other, rounding_mode="floor")
+
+    def __rfloordiv__(self, other):
+        return F.div(other, self, rounding_mode="floor")
+
+    def __mod__(self, other):
+        return F.remainder(self, other)
+
+    def __pow__(self, other):
+        return F.pow(self, other)
+
+    def __rpow__(self, other):
+        return F.pow(other, self)
+
+    def __matmul__(self, other):
+        return F.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return F.matmul(other, self)
+
+    def __neg__(self):
+        return F.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return F.abs(self)
+
+    def __invert__(self):
+        if self._data.dtype.kind == "b":
+            return F.logical_not(self)
+        return Tensor._make(~self._data, False)
+
+    def __and__(self, other):
+        return F.bitwise("bitwise_and", self, other)
+
+    def __or__(self, other):
+        return F.bitwise("bitwise_or", self, other)
+
+    def __xor__(self, other):
+        return F.bitwise("bitwise_xor", self, other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __eq__(self, other):
+        return F.eq(self, other)
+
+    def __ne__(self, other):
+        return F.ne(self, other)
+
+    def __lt__(self, other):
+        return F.lt(self, other)
+
+    def __le__(self, other):
+        return F.le(self, other)
+
+    def __gt__(self, other):
+        return F.gt(self, other)
+
+    def __ge__(self, other):
+        return F.ge(self, other)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    # ------------------------------------------------------------ in-place ops
+
+    def _inplace(self, compute, *others):
+        """Runs an in-place op: mutates the array, or rebinds the node when recording."""
+        recording = grad_mode._enabled and (
+            self._requires_grad or builtins.any(
+                isinstance(o, Tensor) and o._requires_grad for o in others))
+        if recording:
+            if self.grad_fn is None and self._requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            self._rebind(compute(self._snapshot()))
+            return self
+        with grad_mode.no_grad():
+            out = compute(self)
+        if out._data.shape != self._data.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
+                               f"broadcast shape {list(out.shape)}")
+        if out._data.dtype.kind == "f" and self._data.dtype.kind != "f":
+            raise RuntimeError(f"result type {out.dtype} can't be cast to the desired output "
+                               f"type {self.dtype}")
+        if out._data is not self._data:
+            self._data[...] = out._data
+        return self
+
+    def add_(self, other, alpha=1):
+        return self._inplace(lambda s: F.add(s, other, alpha=alpha), other)
+
+    def sub_(self, other, alpha=1):
+        return self._inplace(lambda s: F.sub(s, other, alpha=alpha), other)
+
+    def mul_(self, other):
+        return self._inplace(lambda s: F.mul(s, other), other)
+
+    def div_(self, other, rounding_mode=None):
+        return self._inplace(lambda s: F.div(s, other, rounding_mode), other)
+
+    def pow_(self, exponent):
+        return self._inplace(lambda s: F.pow(s, exponent), exponent)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        return self._inplace(lambda s: F.clamp(s, min, max), min, max)
+
+    clip_ = clamp_
+
+    def masked_fill_(self, mask, value):
+        return self._inplace(lambda s: F.masked_fill(s, mask, value), value)
+
+    def copy_(self, src, non_blocking=False):
+        src = src.to(self.device) if isinstance(src, Tensor) else src
+        return self._inplace(lambda s: F.add(s * 0, src).to(s.dtype)
+                             if builtins.isinstance(src, Tensor) and src.requires_grad
+                             else F.copy_into(s, src), src)
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        if isinstance(value, Tensor):
+            value = value.item()
+        if grad_mode._enabled and self._requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        self._data.fill(value)
+        return self
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        return F.sample_into(self, "uniform", a, b, generator)
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        return F.sample_into(self, "normal", mean, std, generator)
+
+    def exp_(self):
+        return self._inplace(F.exp)
+
+    def relu_(self):
+        return self._inplace(F.relu)
+
+    def sigmoid_(self):
+        return self._inplace(F.sigmoid)
+
+    def tanh_(self):
+        return self._inplace(F.tanh)
+
+    def neg_(self):
+        return self._inplace(F.neg)
+
+    def sqrt_(self):
+        return self._inplace(F.sqrt)
+
+    def abs_(self):
+        return self._inplace(F.abs)
+
+    def squeeze_(self, dim=None):
+        return self._inplace_view(F.squeeze(self, dim))
+
+    def unsqueeze_(self, dim):
+        return self._inplace_view(F.unsqueeze(self, dim))
+
+    def _inplace_view(self, out):
+        self._rebind(out) if out.grad_fn is not None else setattr(self, "_data", out._data)
+        return self
+
+    # ------------------------------------------------------------ new_* factories
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return C.zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
+                       requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return C.ones(*size, dtype=dtype or self.dtype, device=device or self.device,
+                      requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return C.empty(*size, dtype=dtype or self.dtype, device=device or self.device,
+                       requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return C.full(size, fill_value, dtype=dtype or self.dtype,
+                      device=device or self.device, requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return C.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                        requires_grad=requires_grad)
+
+    # ------------------------------------------------------------ shape helpers
+
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (dtypes.DType, np.dtype)):
+            raise NotImplementedError("view(dtype) is not supported")
+        return F.reshape(self, *shape)
+
+    def view_as(self, other):
+        return F.reshape(self, other.shape)
+
+    def reshape_as(self, other):
+        return F.reshape(self, other.shape)
+
+    def expand_as(self, other):
+        return F.expand(self, *other.shape)
+
+    def expand(self, *sizes):
+        return F.expand(self, *sizes)
+
+    def size_as_list(self):
+        return list(self._data.shape)
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+# Methods that forward straight to the function of the same name in ops.functions.
+_DELEGATED = (
+    "add sub mul div pow neg exp log log1p sqrt rsqrt abs sign sin cos tanh sigmoid relu "
+    "square clamp clip maximum minimum lerp eq ne lt le gt ge logical_and logical_or "
+    "logical_xor logical_not isnan isinf isfinite equal allclose isclose sum mean var std "
+    "prod amax amin max min argmax argmin logsumexp norm cumsum any all count_nonzero "
+    "nonzero sort argsort topk matmul mm bmm mv dot reshape flatten unflatten squeeze "
+    "unsqueeze permute transpose swapaxes t movedim repeat flip split chunk unbind select "
+    "narrow index_select gather take_along_dim masked_fill remainder fmod floor ceil round "
+    "trunc reciprocal softmax log_softmax"
+).split()
+
+_ALIASES = {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div",
+            "greater": "gt", "less": "lt", "greater_equal": "ge", "less_equal": "le",
+            "not_equal": "ne", "absolute": "abs", "arctan": None}
+
+
+def _install_methods():
+    for name in _DELEGATED:
+        fn = getattr(F, name)
+        setattr(Tensor, name, fn)
+    for alias, target in _ALIASES.items():
+        if target is not None:
+            setattr(Tensor, alias, getattr(F, target))
+
+    def where(self, condition, other):
+        return F.where(condition, self, other)
+    Tensor.where = where
+
+
+from . import creation as C  # noqa: E402
+from .ops import functions as F  # noqa: E402
+
+_install_methods()

@@ -49,7 +49,7 @@ def _take(tensor, indices):
     """tensor[indices] for an int64 NumPy index array, on the tensor's device."""
     if tensor.requires_grad:  # rare (learnable inputs); keep the autograd graph
         return tensor[indices]
-    raw = tensor.data
+    raw = tensor._data
     if not isinstance(raw, np.ndarray):
         indices = move(indices, device_of(raw))  # CuPy wants its index on the GPU
     return _wrap(raw[indices])

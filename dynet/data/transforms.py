@@ -5,7 +5,6 @@ dimension (`t.apply_batch(xs)`), which is how the MNIST datasets transform a bat
 array operation. A transform is batchable when it has `apply_batch` and `batchable` is true;
 `Lambda(fn)` is not unless declared with `batched=True`.
 """
-import numbers
 
 import numpy as np
 
@@ -17,7 +16,7 @@ from ..backend import xp_of
 def _raw(x):
     """The raw array behind a Tensor, an ndarray, or anything np.asarray accepts (PIL too)."""
     if isinstance(x, dynet.Tensor):
-        return x.data
+        return x._data
     return np.asarray(x)
 
 
@@ -106,7 +105,7 @@ class Normalize:
     def __call__(self, tensor):
         if not isinstance(tensor, dynet.Tensor):
             raise TypeError(f"Input tensor should be a dynet.Tensor. Got {type(tensor)}.")
-        raw = tensor.data
+        raw = tensor._data
         if raw.dtype.kind != "f":
             raise TypeError(f"Input tensor should be a float tensor. Got {tensor.dtype}.")
         if raw.ndim < 3:

@@ -5,12 +5,8 @@ root, each gzipped or not. `download=True` fetches the four gzipped files from t
 mirrors, checks their md5 and writes each one atomically.
 """
 import hashlib
-import http.client
 import os
-import tempfile
 import time
-import urllib.error
-import urllib.request
 
 import numpy as np
 
@@ -135,6 +131,10 @@ class MNIST(Dataset):
             raise
 
     def _download_one(self, name, md5):
+        # imported here: http.client pulls in ssl and email, ~20 ms on every `import dynet.data`
+        import http.client
+        import urllib.error
+
         dest = os.path.join(self.raw_folder, name)
         tried = []
         for mirror in self.mirrors:
@@ -164,8 +164,8 @@ class MNIST(Dataset):
         return self.data.shape[0]
 
     def __getitem__(self, index):
-        img = _wrap(self.data.data[index])
-        target = int(self.targets.data[index])
+        img = _wrap(self.data._data[index])
+        target = int(self.targets._data[index])
         if self.transform is not None:
             img = self.transform(img)
         if self.target_transform is not None:
@@ -191,8 +191,8 @@ class MNIST(Dataset):
 
         Ignores `transform`/`target_transform`; `device` puts both tensors there.
         """
-        images = self.data.data
-        labels = self.targets.data
+        images = self.data._data
+        labels = self.targets._data
         if device is not None:
             images, labels = move(images, device), move(labels, device)
         x = ToTensor().apply_batch(images)
@@ -270,6 +270,9 @@ class _ChecksumError(Exception):
 def _fetch(url, dest, md5, timeout):
     """Streams `url` into a temp file beside `dest`, checks its md5, then renames it into
     place, so `dest` is either absent or complete and verified."""
+    import tempfile
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": "dynet"})
     folder = os.path.dirname(dest)
     with urllib.request.urlopen(request, timeout=timeout) as response:

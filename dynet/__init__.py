@@ -24,7 +24,8 @@ from .ops.functions import (abs, add, all, allclose, amax, amin, any, argmax, ar
                             std_mean, sub, sum, swapaxes, t, take_along_dim, tanh, topk,
                             transpose, trunc, unbind, unflatten, unsqueeze, var, var_mean,
                             where)
-from . import cuda  # noqa: E402  (after the names it re-exports)
+from .serialization import load, save
+from . import cuda, nn, optim, utils  # noqa: E402  (after the names they use)
 
 subtract, multiply, divide, true_divide = sub, mul, div, div
 concatenate = concat

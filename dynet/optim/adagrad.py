@@ -1,0 +1,67 @@
+"""Adagrad with learning-rate decay, weight decay and an initial accumulator value."""
+from ..backend.kernels import optim as K
+from ..tensor import Tensor
+from .optimizer import Optimizer, advance_step, new_step_counter
+
+
+class Adagrad(Optimizer):
+    """Adagrad, step for step as torch.optim.Adagrad (state is created at construction)."""
+
+    _param_shaped_state = ("sum",)
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
+                 initial_accumulator_value=0, eps=1e-10, foreach=None, *, maximize=False,
+                 differentiable=False, fused=None):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError("Invalid initial_accumulator_value value: "
+                             f"{initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if differentiable:
+            raise NotImplementedError("dynet optimizers do not support differentiable=True")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value,
+                        maximize=maximize)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p, group)
+
+    def _init_state(self, p, group):
+        state = self.state[p]
+        state["step"] = new_step_counter()
+        state["sum"] = Tensor._make(
+            K.full_like(p._data, float(group["initial_accumulator_value"])), False)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("maximize", False)
+
+    def step(self, closure=None):
+        """Performs one Adagrad step; returns the closure's loss if one is given."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr, lr_decay = float(group["lr"]), float(group["lr_decay"])
+            eps, weight_decay = float(group["eps"]), float(group["weight_decay"])
+            maximize = bool(group["maximize"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:  # a parameter added later with add_param_group
+                    state = self._init_state(p, group)
+                step = advance_step(state)
+                clr = lr / (1 + (step - 1) * lr_decay)
+                K.adagrad_update(p._data, p.grad._data, state["sum"]._data, clr,
+                                 weight_decay, eps, maximize)
+        return loss

@@ -1,0 +1,89 @@
+"""Adam (with AMSGrad, maximize and optional decoupled weight decay) and AdamW."""
+from ..backend.kernels import optim as K
+from ..tensor import Tensor
+from .optimizer import Optimizer, advance_step, new_step_counter
+
+
+class Adam(Optimizer):
+    """Adam, step for step as torch.optim.Adam."""
+
+    _param_shaped_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
+                or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
+            raise ValueError("betas must be either both floats or both Tensors")
+        if differentiable:
+            raise NotImplementedError("dynet optimizers do not support differentiable=True")
+        # foreach/fused/capturable are accepted for PyTorch compatibility: every dynet update
+        # is one fused kernel per parameter
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("amsgrad", False)
+            group.setdefault("maximize", False)
+            group.setdefault("decoupled_weight_decay", False)
+
+    def step(self, closure=None):
+        """Performs one Adam step; returns the closure's loss if one is given."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr = float(group["lr"])
+            beta1, beta2 = (float(b) for b in group["betas"])
+            eps, weight_decay = float(group["eps"]), float(group["weight_decay"])
+            amsgrad, maximize = bool(group["amsgrad"]), bool(group["maximize"])
+            decoupled = bool(group["decoupled_weight_decay"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = new_step_counter()
+                    state["exp_avg"] = Tensor._make(K.full_like(p._data), False)
+                    state["exp_avg_sq"] = Tensor._make(K.full_like(p._data), False)
+                step = advance_step(state)
+                vmax = None
+                if amsgrad:
+                    if "max_exp_avg_sq" not in state:  # also when amsgrad is switched on late
+                        state["max_exp_avg_sq"] = Tensor._make(K.full_like(p._data), False)
+                    vmax = state["max_exp_avg_sq"]._data
+                K.adam_update(p._data, p.grad._data, state["exp_avg"]._data,
+                              state["exp_avg_sq"]._data, vmax, lr, beta1, beta2, eps,
+                              weight_decay, step, amsgrad, maximize, decoupled)
+        return loss
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

@@ -4,7 +4,7 @@ import builtins
 import numpy as np
 
 from . import dtypes, random
-from .backend import as_device, concrete, device_context, move, xp_of
+from .backend import as_device, concrete, device_context, move
 from .tensor import Tensor
 
 
@@ -132,6 +132,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         start, end = 0, start
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"upper bound and lower bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
     if dtype is None:
         all_int = builtins.all(isinstance(v, builtins.int) for v in (start, end, step))
         dtype = dtypes.int64 if all_int else dtypes.get_default_dtype()
@@ -163,15 +166,24 @@ def _generator(generator, device):
     return generator if generator is not None else random.generator_for(device)
 
 
+def _float_np_dtype(dtype, name):
+    np_dtype = _np_dtype(dtype)
+    if np_dtype.kind != "f":
+        raise RuntimeError(f"{name}() needs a floating-point dtype, got {dtypes.get_dtype(dtype)}")
+    return np_dtype
+
+
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     dev = _target(device)
-    array = _generator(generator, dev).stream.uniform(_size(size), 0.0, 1.0, _np_dtype(dtype))
+    array = _generator(generator, dev).stream.uniform(_size(size), 0.0, 1.0,
+                                                      _float_np_dtype(dtype, "rand"))
     return _finish(array, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     dev = _target(device)
-    array = _generator(generator, dev).stream.normal(_size(size), 0.0, 1.0, _np_dtype(dtype))
+    array = _generator(generator, dev).stream.normal(_size(size), 0.0, 1.0,
+                                                     _float_np_dtype(dtype, "randn"))
     return _finish(array, requires_grad)
 
 

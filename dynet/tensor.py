@@ -42,10 +42,21 @@ class Tensor:
 
     __array_priority__ = 1000  # numpy scalars defer to Tensor's reflected operators
 
-    def __init__(self, data=None, *, dtype=None, device=None, requires_grad=False):
-        from .creation import tensor as _tensor
-        src = _tensor([] if data is None else data, dtype=dtype, device=device,
-                      requires_grad=requires_grad)
+    def __init__(self, *args, dtype=None, device=None, requires_grad=False):
+        """Legacy constructor, as torch.Tensor: Tensor(2, 3) is uninitialised of that shape;
+        Tensor(data) copies data as the default float dtype; Tensor(tensor) shares it."""
+        from .creation import empty, tensor
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            src = args[0] if dtype is None and device is None else args[0].to(device, dtype)
+        elif builtins.all(isinstance(a, builtins.int) and not isinstance(a, builtins.bool)
+                          for a in args):
+            src = empty(*(args or (0,)), dtype=dtype, device=device)
+        elif len(args) == 1:
+            src = tensor(args[0], dtype=dtype or dtypes.get_default_dtype(), device=device)
+        else:
+            raise TypeError(f"Tensor() expects sizes or one data argument, got {args!r}")
+        if requires_grad:
+            src = Tensor._make(src._data, False).requires_grad_()
         self._data = src._data
         self._requires_grad = src._requires_grad
         self.grad = None
@@ -73,18 +84,18 @@ class Tensor:
         return F.reshape_alias(a)
 
     def _rebind(self, out):
-        """Makes this tensor the result `out` of an in-place op recorded in the graph."""
+        """Makes this tensor the result `out` of an in-place op recorded in the graph.
+
+        Nodes recorded earlier keep pointing at this tensor's old node, so they still see
+        the value from before the in-place op.
+        """
+        if self.grad_fn is not None and self.grad_fn._owner is self:
+            self.grad_fn._owner = None  # hooks and retain_grad follow the tensor
         self._data = out._data
         self.grad_fn = out.grad_fn
         self._requires_grad = out._requires_grad
-
-    def _snapshot(self):
-        """This tensor's current graph node as a separate object (input to an in-place op)."""
-        t = Tensor._make(self._data, self._requires_grad)
-        t.grad_fn = self.grad_fn
-        if self.grad_fn is None and self._requires_grad:
-            return self
-        return t
+        if self.grad_fn is not None and (self._backward_hooks or self._retains_grad):
+            self.grad_fn._owner = self
 
     # ------------------------------------------------------------ attributes
 
@@ -272,6 +283,8 @@ class Tensor:
         return Tensor._make(self._data, False)
 
     def detach_(self):
+        if self.grad_fn is not None and self.grad_fn._owner is self:
+            self.grad_fn._owner = None
         self.grad_fn = None
         self._requires_grad = False
         return self
@@ -285,6 +298,7 @@ class Tensor:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is not None:
             self._retains_grad = True
+            self.grad_fn._owner = self
 
     @property
     def retains_grad(self):
@@ -298,6 +312,8 @@ class Tensor:
         if self._backward_hooks is None:
             self._backward_hooks = []
         self._backward_hooks.append(hook)
+        if self.grad_fn is not None:
+            self.grad_fn._owner = self
         return _Handle(self._backward_hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -452,7 +468,10 @@ class Tensor:
     # ------------------------------------------------------------ in-place ops
 
     def _inplace(self, compute, *others):
-        """Runs an in-place op: mutates the array, or rebinds the node when recording."""
+        """Runs `compute(self, *others)` in place: mutates the array, or rebinds the node.
+
+        When recording, it runs out of place and this tensor is rebound to the result's node.
+        """
         recording = grad_mode._enabled and (
             self._requires_grad or builtins.any(
                 isinstance(o, Tensor) and o._requires_grad for o in others))
@@ -460,10 +479,12 @@ class Tensor:
             if self.grad_fn is None and self._requires_grad:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                    "in-place operation.")
-            self._rebind(compute(self._snapshot()))
+            # the op records this tensor's current node as its input, also where `self` is
+            # among `others` (x.mul_(x)), before the tensor is rebound to the op's node
+            self._rebind(compute(self, *others))
             return self
         with grad_mode.no_grad():
-            out = compute(self)
+            out = compute(self, *others)
         if out._data.shape != self._data.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
                                f"broadcast shape {list(out.shape)}")
@@ -475,43 +496,45 @@ class Tensor:
         return self
 
     def add_(self, other, alpha=1):
-        return self._inplace(lambda s: F.add(s, other, alpha=alpha), other)
+        return self._inplace(lambda s, o: F.add(s, o, alpha=alpha), other)
 
     def sub_(self, other, alpha=1):
-        return self._inplace(lambda s: F.sub(s, other, alpha=alpha), other)
+        return self._inplace(lambda s, o: F.sub(s, o, alpha=alpha), other)
 
     def mul_(self, other):
-        return self._inplace(lambda s: F.mul(s, other), other)
+        return self._inplace(F.mul, other)
 
     def div_(self, other, rounding_mode=None):
-        return self._inplace(lambda s: F.div(s, other, rounding_mode), other)
+        return self._inplace(lambda s, o: F.div(s, o, rounding_mode), other)
 
     def pow_(self, exponent):
-        return self._inplace(lambda s: F.pow(s, exponent), exponent)
+        return self._inplace(F.pow, exponent)
 
     def clamp_(self, min=None, max=None):  # noqa: A002
-        return self._inplace(lambda s: F.clamp(s, min, max), min, max)
+        return self._inplace(F.clamp, min, max)
 
     clip_ = clamp_
 
     def masked_fill_(self, mask, value):
-        return self._inplace(lambda s: F.masked_fill(s, mask, value), value)
+        return self._inplace(lambda s, v: F.masked_fill(s, mask, v), value)
 
     def copy_(self, src, non_blocking=False):
         src = src.to(self.device) if isinstance(src, Tensor) else src
-        return self._inplace(lambda s: F.add(s * 0, src).to(s.dtype)
-                             if builtins.isinstance(src, Tensor) and src.requires_grad
-                             else F.copy_into(s, src), src)
+        return self._inplace(lambda s, o: F.clone(F.expand(o.to(s.dtype), *s.shape))
+                             if builtins.isinstance(o, Tensor) and o.requires_grad
+                             else F.copy_into(s, o), src)
 
     def zero_(self):
         return self.fill_(0)
 
     def fill_(self, value):
+        if grad_mode._enabled and (self._requires_grad or (
+                isinstance(value, Tensor) and value._requires_grad)):
+            # recorded as a where() so the old graph gets a zero gradient, as in PyTorch
+            mask = Tensor._make(xp_of(self._data).asarray(True), False)
+            return self._inplace(lambda s, v: F.masked_fill(s, mask, v), value)
         if isinstance(value, Tensor):
             value = value.item()
-        if grad_mode._enabled and self._requires_grad and self.grad_fn is None:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                               "in-place operation.")
         self._data.fill(value)
         return self
 

@@ -1,9 +1,26 @@
-"""The backward engine: an iterative topological walk from the roots, gradients in a dict."""
+"""The backward engine: an iterative topological walk from the roots, gradients in a dict.
+
+The graph's vertices are Function nodes and leaf tensors. A node keeps each input as the
+node that produced it (or the leaf tensor itself), captured when the op ran, so an in-place
+op that later rebinds a tensor to a new node never changes what older nodes point to.
+"""
 from ..backend import device_of, xp_of
+from .function import Function
+
+_RELEASED = ("Trying to backward through the graph a second time (or directly access saved "
+             "tensors after they have already been freed). Saved intermediate values of the "
+             "graph are freed when you call .backward() or autograd.grad(). Specify "
+             "retain_graph=True if you need to backward through the graph a second time or "
+             "if you need to access saved tensors after calling backward.")
+
+
+def _vertex(t):
+    """The graph vertex of a tensor: its node, or the tensor itself for a leaf."""
+    return t if t.grad_fn is None else t.grad_fn
 
 
 def _topological_order(roots):
-    """Tensors reachable from `roots` through grad_fn, each before all of its inputs.
+    """Vertices reachable from `roots`, each before all of its inputs.
 
     Iterative post-order DFS (a 10,000-op chain must not hit the recursion limit); the order
     is deterministic for a given graph.
@@ -12,25 +29,18 @@ def _topological_order(roots):
     visited = set()
     stack = [(r, False) for r in reversed(roots)]
     while stack:
-        t, expanded = stack.pop()
+        v, expanded = stack.pop()
         if expanded:
-            post.append(t)
+            post.append(v)
             continue
-        if id(t) in visited:
+        if id(v) in visited:
             continue
-        visited.add(id(t))
-        stack.append((t, True))
-        node = t.grad_fn
-        if node is not None:
-            if node.released:
-                raise RuntimeError(
-                    "Trying to backward through the graph a second time (or directly access "
-                    "saved tensors after they have already been freed). Saved intermediate "
-                    "values of the graph are freed when you call .backward() or "
-                    "autograd.grad(). Specify retain_graph=True if you need to backward "
-                    "through the graph a second time or if you need to access saved tensors "
-                    "after calling backward.")
-            for p in node.parents:
+        visited.add(id(v))
+        stack.append((v, True))
+        if isinstance(v, Function):
+            if v.released:
+                raise RuntimeError(_RELEASED)
+            for p in v.parents:
                 if p is not None and id(p) not in visited:
                     stack.append((p, False))
     post.reverse()
@@ -38,57 +48,62 @@ def _topological_order(roots):
 
 
 def run_backward(roots, root_grads, retain_graph=False, inputs=None):
-    """Propagates `root_grads` (raw arrays) from `roots` back through the graph.
+    """Propagates `root_grads` (raw arrays) from the tensors `roots` back through the graph.
 
     Without `inputs`, gradients accumulate into `.grad` of leaves (and of tensors that
     called retain_grad()). With `inputs`, nothing is written; their gradients (raw arrays or
     None) are returned in order.
     """
     grads = {}
-    for r, g in zip(roots, root_grads):
+    vertices = [_vertex(r) for r in roots]
+    for v, g in zip(vertices, root_grads):
         # the caller's gradient array must never become a leaf's .grad by aliasing
-        grads[id(r)] = grads[id(r)] + g if id(r) in grads else g
-    wanted = None if inputs is None else {id(t) for t in inputs}
+        grads[id(v)] = grads[id(v)] + g if id(v) in grads else g
+    wanted = None if inputs is None else {id(_vertex(t)) for t in inputs}
     captured = {}
     owned = set()  # ids of arrays already stored as a leaf .grad in this pass
-    for t in _topological_order(roots):
-        g = grads.pop(id(t), None)
+    for v in _topological_order(vertices):
+        g = grads.pop(id(v), None)
         if g is None:
             continue
-        for hook in t._backward_hooks or ():
-            new = hook(_wrap(g))
-            if new is not None:
-                g = new._data
-        node = t.grad_fn
+        is_node = isinstance(v, Function)
+        # a non-leaf tensor's hooks and retain_grad live on its node's owner (see Tensor)
+        t = v._owner if is_node else v
+        if t is not None:
+            for hook in t._backward_hooks or ():
+                new = hook(_wrap(g))
+                if new is not None:
+                    g = new._data
         if wanted is not None:
-            if id(t) in wanted:
-                captured[id(t)] = g
-        elif node is None or t._retains_grad:
+            if id(v) in wanted:
+                captured[id(v)] = g
+        elif t is not None and (not is_node or t._retains_grad):
             _accumulate(t, g, owned, root_grads)
-        if node is None:
+        if not is_node:
             continue
-        in_grads = node.backward(node, g)
+        in_grads = v.backward(v, g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
-        for p, pg in zip(node.parents, in_grads):
+        for p, pg in zip(v.parents, in_grads):
             if p is None or pg is None:
                 continue
-            pd = p._data
-            if pg.shape != pd.shape:
+            shape, dtype = p.out_meta if isinstance(p, Function) else (p._data.shape,
+                                                                       p._data.dtype)
+            if pg.shape != shape:
                 raise RuntimeError(
-                    f"Function {node.name()} returned an invalid gradient: got shape "
-                    f"{tuple(pg.shape)} but expected shape {tuple(pd.shape)}")
-            if pg.dtype != pd.dtype:
-                pg = pg.astype(pd.dtype)
+                    f"Function {v.name()} returned an invalid gradient: got shape "
+                    f"{tuple(pg.shape)} but expected shape {tuple(shape)}")
+            if pg.dtype != dtype:
+                pg = pg.astype(dtype)
             key = id(p)
             if key in grads:
                 grads[key] = grads[key] + pg
             else:
                 grads[key] = pg
         if not retain_graph:
-            node.release()
+            v.release()
     if wanted is not None:
-        return [captured.get(id(t)) for t in inputs]
+        return [captured.get(id(_vertex(t))) for t in inputs]
     return None
 
 
@@ -120,7 +135,16 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     elif isinstance(grad_tensors, Tensor):
         grad_tensors = [grad_tensors]
     root_grads = [_root_grad(t, g) for t, g in zip(tensors, grad_tensors)]
-    run_backward(tensors, root_grads, bool(retain_graph))
+    if inputs is None:
+        run_backward(tensors, root_grads, bool(retain_graph))
+        return
+    # only these tensors get .grad, as PyTorch's backward(inputs=...)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    found = run_backward(tensors, root_grads, bool(retain_graph), inputs=inputs)
+    owned = set()
+    for t, g in zip(inputs, found):
+        if g is not None:
+            _accumulate(t, g, owned, root_grads)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

@@ -1,7 +1,9 @@
 """Function: one differentiable op, with forward/backward on raw arrays.
 
 A Function instance doubles as the graph node (`grad_fn`) of the tensor it produced: it keeps
-the parent tensors by argument POSITION (never by identity) plus whatever forward saved.
+its inputs by argument POSITION (never by identity) plus whatever forward saved. Each input
+is recorded as the node that produced it, or as the tensor itself for a leaf, or None when it
+needs no gradient.
 """
 import numpy as np
 
@@ -15,11 +17,14 @@ class Function:
     backward returns one gradient (or None) per positional argument of forward.
     """
 
-    __slots__ = ("parents", "needs_input_grad", "saved_tensors", "released", "__dict__")
+    __slots__ = ("parents", "needs_input_grad", "out_meta", "__dict__")
 
-    def __init__(self):
-        self.saved_tensors = ()
-        self.released = False
+    # class-level defaults, so creating a node costs no __init__ call
+    saved_tensors = ()
+    released = False
+    # the tensor this node produced, set only when it has hooks or retains its grad (a
+    # strong reference would otherwise keep every output alive)
+    _owner = None
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -32,12 +37,14 @@ class Function:
 
     @property
     def next_functions(self):
-        return tuple((p.grad_fn if p is not None else None, 0) for p in self.parents)
+        """(node, 0) per input that requires grad; a leaf's node is None (debugging aid)."""
+        return tuple((p if isinstance(p, Function) else None, 0)
+                     for p in self.parents if p is not None)
 
     def release(self):
         """Drops saved arrays after backward so memory is freed (retain_graph=False)."""
-        self.saved_tensors = None
         self.__dict__.clear()
+        self.saved_tensors = None
         self.released = True
 
     @staticmethod
@@ -52,43 +59,49 @@ class Function:
     def apply(cls, *args, **kwargs):
         arrays = []
         parents = []
-        device_arg = None
-        any_grad = False
+        on_gpu = None
+        record = False
         for a in args:
             if isinstance(a, Tensor):
                 data = a._data
-                if type(data) is not np.ndarray or device_arg is not None:
-                    device_arg = _check_same_device(cls, device_arg, a)
+                if type(data) is not np.ndarray:
+                    on_gpu = a
                 arrays.append(data)
-                if a.requires_grad:
-                    any_grad = True
-                    parents.append(a)
+                if a._requires_grad:
+                    record = True
+                    node = a.grad_fn
+                    parents.append(a if node is None else node)
                 else:
                     parents.append(None)
             else:
                 arrays.append(a)
                 parents.append(None)
+        if on_gpu is not None:  # all-CPU calls (the common case) pay nothing for this check
+            _check_same_device(cls, on_gpu, args)
         ctx = cls()
-        record = any_grad and grad_mode._enabled
-        ctx.needs_input_grad = tuple(p is not None for p in parents) if record \
-            else (False,) * len(parents)
+        record = record and grad_mode._enabled
+        if record:
+            ctx.needs_input_grad = tuple([p is not None for p in parents])
+        else:
+            ctx.needs_input_grad = (False,) * len(parents)
         out = cls.forward(ctx, *arrays, **kwargs)
         result = Tensor._make(out, record)
         if record:
             ctx.parents = parents
+            data = result._data
+            ctx.out_meta = (data.shape, data.dtype)  # checks the gradients sent to this node
             result.grad_fn = ctx
         return result
 
 
-def _check_same_device(cls, first, tensor):
-    """Returns the first tensor seen on a non-CPU path; raises on a device mix."""
-    if first is None:
-        return tensor
-    if first.device != tensor.device:
-        raise RuntimeError(
-            "Expected all tensors to be on the same device, but found at least two devices, "
-            f"{first.device} and {tensor.device}! (in {cls.__name__})")
-    return first
+def _check_same_device(cls, first, args):
+    """Raises PyTorch's RuntimeError unless every tensor in `args` is on first's device."""
+    device = first.device
+    for a in args:
+        if isinstance(a, Tensor) and a.device != device:
+            raise RuntimeError(
+                "Expected all tensors to be on the same device, but found at least two "
+                f"devices, {device} and {a.device}! (in {cls.__name__})")
 
 
 from ..tensor import Tensor  # noqa: E402  (tensor.py imports ops, which import this module)

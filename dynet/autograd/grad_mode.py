@@ -41,12 +41,21 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):
+class _NoParamGradMode(_GradMode):
+    """A switch usable as `@no_grad()` and also bare, as `@no_grad` (PyTorch allows both)."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamGradMode):
     """Disables graph recording inside the block."""
     mode = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_NoParamGradMode):
     """Enables graph recording inside the block (e.g. within no_grad)."""
     mode = True
 
@@ -71,8 +80,13 @@ class set_grad_enabled(_GradMode):
         return super().__call__(fn)
 
 
-class inference_mode(no_grad):
-    """Alias of no_grad (dynet has no separate inference tensors)."""
+class inference_mode(_GradMode):
+    """Alias of no_grad (dynet has no separate inference tensors); also usable bare."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)
 
     def __init__(self, mode=True):
         self.mode = not mode

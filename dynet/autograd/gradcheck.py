@@ -11,7 +11,7 @@ class GradcheckError(RuntimeError):
 
 
 def _as_tuple(x):
-    return x if isinstance(x, tuple) else (x,)
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
@@ -32,26 +32,29 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
     if not diff_inputs:
         raise ValueError("gradcheck expects at least one input with requires_grad=True")
 
-    outputs = [o for o in _as_tuple(fn(*inputs)) if getattr(o, "requires_grad", False)]
+    # outputs are matched by position, so scalar_fn can pick the same one under no_grad
+    first = _as_tuple(fn(*inputs))
+    checked = [i for i, o in enumerate(first) if getattr(o, "requires_grad", False)]
+    if not checked:
+        raise ValueError("gradcheck: no output of fn requires grad, so there is nothing to "
+                         "check")
     rng = np.random.default_rng(seed)
-    for k, out in enumerate(outputs):
+    for k in checked:
+        out = first[k]
         xp = xp_of(out._data)
         # random projection of the output: checks the whole Jacobian-vector product at once
         proj = xp.asarray(rng.standard_normal(out._data.shape))
         analytic = autograd_grad([out], diff_inputs, [_wrap(proj)], retain_graph=True,
                                  allow_unused=True)
 
-        def scalar_fn():
+        def scalar_fn(k=k, proj=proj):
             with grad_mode.no_grad():
-                o = [o for o in _as_tuple(fn(*inputs))
-                     if getattr(o, "requires_grad", True)][k]
-                return float((o._data * proj).sum())
+                return float((_as_tuple(fn(*inputs))[k]._data * proj).sum())
 
         for x, g in zip(diff_inputs, analytic):
             g = np.zeros(x._data.shape) if g is None else _host(g._data)
-            numeric = _numeric_grad(scalar_fn, x, eps, max_elements, rng)
-            for direction, expected in numeric:
-                got = float((g * direction).sum()) if direction is not None else None
+            for direction, expected in _numeric_grad(scalar_fn, x, eps, max_elements, rng):
+                got = float((g * direction).sum())
                 if not np.isclose(got, expected, atol=atol, rtol=rtol):
                     msg = (f"Jacobian mismatch for output {k} with respect to an input of "
                            f"shape {tuple(x.shape)}: analytical {got:.8g} vs numerical "

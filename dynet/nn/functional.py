@@ -21,7 +21,7 @@ from ..ops.elementwise import Relu as _Relu
 from ..tensor import Tensor
 
 __all__ = [
-    "linear", "relu", "relu_", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu",
+    "linear", "bilinear", "relu", "relu_", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu",
     "mish", "sigmoid", "tanh", "softplus", "softsign", "logsigmoid", "hardtanh",
     "hardsigmoid", "hardswish", "threshold", "glu", "prelu", "softmax", "softmin",
     "log_softmax", "dropout", "dropout1d", "dropout2d", "dropout3d", "batch_norm",
@@ -86,6 +86,27 @@ def _shape(t):
 def linear(input, weight, bias=None):  # noqa: A002 - PyTorch's argument names
     """y = input @ weight.T + bias."""
     return _F.linear(input, weight, bias)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y = input1^T A input2 + b, with weight A of shape (out, in1, in2)."""
+    in1, in2 = input1.shape[-1], input2.shape[-1]
+    if weight.ndim != 3 or tuple(weight.shape[1:]) != (in1, in2):
+        raise RuntimeError(f"bilinear(): weight of shape {_shape(weight)} does not match "
+                           f"input1 {_shape(input1)} and input2 {_shape(input2)}; expected "
+                           f"(out_features, {in1}, {in2})")
+    if tuple(input1.shape[:-1]) != tuple(input2.shape[:-1]):
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got "
+                           f"{_shape(input1)} and {_shape(input2)}")
+    out = weight.shape[0]
+    # (x1 @ A viewed as (in1, out * in2)) * x2, summed over in2: two matmul-sized passes
+    w = _F.reshape(_F.permute(weight, (1, 0, 2)), (in1, out * in2))
+    y = _F.matmul(_F.reshape(input1, (-1, in1)), w)
+    y = _F.sum(_F.mul(_F.reshape(y, (-1, out, in2)),
+                      _F.unsqueeze(_F.reshape(input2, (-1, in2)), 1)), -1)
+    if bias is not None:
+        y = _F.add(y, bias)
+    return _F.reshape(y, tuple(input1.shape[:-1]) + (out,))
 
 
 # ---------------------------------------------------------------- activations
@@ -411,6 +432,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
     if weight.ndim != 2:
         raise RuntimeError(f"'weight' must be 2-D, got shape {_shape(weight)}")
     _check_indices("embedding", input)
+    if input.device != weight.device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
+                           f"two devices, {weight.device} and {input.device}! (in embedding)")
     num = weight.shape[0]
     if padding_idx is not None:
         if not -num <= padding_idx < num:
@@ -488,21 +512,22 @@ def _check_class_target(input, target):
     """Shape/dtype checks for class-index targets; returns the number of classes."""
     if target._data.dtype.kind not in "iu":
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype}")
-    if input.ndim == 0:
+    in_shape, t_shape = input._data.shape, target._data.shape
+    if len(in_shape) == 0:
         raise RuntimeError("input tensor should be 1D or more, got a 0-D tensor")
-    if input.ndim == 1:
-        if target.ndim != 0:
+    if len(in_shape) == 1:
+        if t_shape != ():
             raise RuntimeError(f"Expected a 0-D target for a 1-D (unbatched) input of shape "
-                               f"{_shape(input)}, got target of shape {_shape(target)}")
-        return input.shape[0]
-    if target.ndim == 0 or target.shape[0] != input.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
-                         f"batch_size ({target.shape[0] if target.ndim else 0}).")
-    expected = (input.shape[0],) + tuple(input.shape[2:])
-    if tuple(target.shape) != expected:
-        raise RuntimeError(f"Expected target size {list(expected)}, got {_shape(target)} "
-                           f"(input shape {_shape(input)})")
-    return input.shape[1]
+                               f"{list(in_shape)}, got target of shape {list(t_shape)}")
+        return in_shape[0]
+    if not t_shape or t_shape[0] != in_shape[0]:
+        raise ValueError(f"Expected input batch_size ({in_shape[0]}) to match target "
+                         f"batch_size ({t_shape[0] if t_shape else 0}) (input shape "
+                         f"{list(in_shape)}, target shape {list(t_shape)}).")
+    if t_shape != in_shape[:1] + in_shape[2:]:
+        raise RuntimeError(f"Expected target size {list(in_shape[:1] + in_shape[2:])}, got "
+                           f"{list(t_shape)} (input shape {list(in_shape)})")
+    return in_shape[1]
 
 
 def _check_weight(weight, classes, input):
@@ -523,12 +548,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
                            f"{label_smoothing}")
-    if input.ndim == 0:
+    in_shape = input._data.shape
+    if not in_shape:
         raise RuntimeError("cross_entropy: input tensor should be 1D or more, got a 0-D tensor")
-    classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
+    classes = in_shape[1] if len(in_shape) >= 2 else in_shape[0]
     weight = _check_weight(weight, classes, input)
     if target._data.dtype.kind == "f":
-        if tuple(target.shape) != tuple(input.shape):
+        if target._data.shape != in_shape:
             raise RuntimeError(f"class-probability targets must have the input's shape: input "
                                f"{_shape(input)}, target {_shape(target)}")
         if ignore_index != -100:
@@ -536,7 +562,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         target = target.to(input.dtype) if target.dtype != input.dtype else target
         return _loss.CrossEntropyProbs.apply(input, target, weight, reduction,
                                              float(label_smoothing))
-    if target.shape == input.shape and input.ndim > 1:
+    if target._data.shape == in_shape and len(in_shape) > 1:
         raise RuntimeError(f"Expected floating point type for target with class "
                            f"probabilities, got {target.dtype}")
     _check_class_target(input, target)

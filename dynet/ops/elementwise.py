@@ -166,6 +166,44 @@ class Abs(Function):
         return grad * xp_of(a).sign(a)
 
 
+class _PiecewiseConstant(Function):
+    """sign, floor, ceil, trunc, round: recorded like PyTorch does, with a zero gradient."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        return xp_of(grad).zeros_like(grad), None
+
+
+class Sign(_PiecewiseConstant):
+    @staticmethod
+    def forward(ctx, a):
+        return xp_of(a).sign(a)
+
+
+class Floor(_PiecewiseConstant):
+    @staticmethod
+    def forward(ctx, a):
+        return xp_of(a).floor(a)
+
+
+class Ceil(_PiecewiseConstant):
+    @staticmethod
+    def forward(ctx, a):
+        return xp_of(a).ceil(a)
+
+
+class Trunc(_PiecewiseConstant):
+    @staticmethod
+    def forward(ctx, a):
+        return xp_of(a).trunc(a)
+
+
+class Round(_PiecewiseConstant):
+    @staticmethod
+    def forward(ctx, a, decimals=0):
+        return xp_of(a).round(a, decimals)
+
+
 class Sin(Function):
     @staticmethod
     def forward(ctx, a):
@@ -252,7 +290,7 @@ class Clamp(Function):
             mask = a >= lo
         if hi is not None:
             mask = mask & (a <= hi)
-        ga = grad * mask if ctx.needs_input_grad[0] else None
+        ga = unbroadcast(grad * mask, _shape(a)) if ctx.needs_input_grad[0] else None
         glo = ghi = None
         if ctx.needs_input_grad[1]:
             glo = unbroadcast(grad * (a < lo), _shape(lo))
@@ -312,7 +350,7 @@ class Where(Function):
         return None, ga, gb
 
 
-class Copy(Function):
+class Clone(Function):
     """clone() / contiguous(): a fresh C-contiguous copy; the gradient passes through."""
 
     @staticmethod

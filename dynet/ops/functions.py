@@ -26,36 +26,88 @@ def _is_float(dtype):
     return dtype.kind == "f"
 
 
+def promote_types(d1, d2):
+    """torch.promote_types on NumPy dtypes: an integer or bool meeting a float takes the float.
+
+    (NumPy would widen int64 + float16 to float64; PyTorch keeps float16.)
+    """
+    if d1 == d2:
+        return d1
+    f1, f2 = d1.kind == "f", d2.kind == "f"
+    if f1 != f2:
+        return d1 if f1 else d2
+    return np.promote_types(d1, d2)
+
+
+_BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)
+
+
+def _combine(higher, lower):
+    # PyTorch's combine_categories: a lower-priority operand only matters when it is of a
+    # higher category (bool < integer < float) than the higher-priority one
+    if higher is None:
+        return lower
+    if lower is None or higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_type(*operands):
+    """PyTorch's result dtype: tensors with dims > 0-d tensors > Python numbers, by category.
+
+    So int64 + float32 -> float32, int tensor * 1.5 -> float32 (the default dtype), and
+    float32 tensor + float64 0-d tensor -> float32. None operands are ignored.
+    """
+    dim = zero = scalar = None
+    for x in operands:
+        if isinstance(x, Tensor):
+            d = x._data.dtype
+            if x._data.ndim:
+                dim = d if dim is None else promote_types(dim, d)
+            else:
+                zero = d if zero is None else promote_types(zero, d)
+        elif x is not None:
+            d = _BOOL if isinstance(x, bool) else _INT64 if isinstance(x, int) else \
+                dtypes.get_default_dtype().np
+            scalar = d if scalar is None else promote_types(scalar, d)
+    return _combine(dim, _combine(zero, scalar))
+
+
+def _cast(x, np_dtype):
+    if isinstance(x, Tensor) and x._data.dtype != np_dtype:
+        return cast(x, np_dtype)
+    return x
+
+
 def _promote_pair(a, b):
-    """Casts tensor operands to PyTorch's result dtype (NumPy's rules differ for int+float)."""
-    if isinstance(b, Tensor):
-        da, db = a._data.dtype, b._data.dtype
-        if da == db:
+    """Casts tensor operands to PyTorch's result dtype; Python numbers stay as they are.
+
+    NumPy treats Python numbers as weakly typed (NEP 50), so float32 array * 2.5 stays float32.
+    """
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if a._data.dtype == b._data.dtype:
             return a, b
-        # a 0-dim tensor does not decide the dtype within its category, as in PyTorch
-        if a._data.ndim == 0 and b._data.ndim and _category(da) <= _category(db):
-            return a.to(dtypes.from_numpy_dtype(db)), b
-        if b._data.ndim == 0 and a._data.ndim and _category(db) <= _category(da):
-            return a, b.to(dtypes.from_numpy_dtype(da))
-        if _is_float(da) and not _is_float(db):
-            return a, b.to(dtypes.from_numpy_dtype(da))
-        if _is_float(db) and not _is_float(da):
-            return a.to(dtypes.from_numpy_dtype(db)), b
-        return a, b
-    if isinstance(b, float) and not _is_float(a._data.dtype):
-        return a.to(dtypes.get_default_dtype()), b
-    return a, b
-
-
-def _category(dt):
-    return 2 if dt.kind == "f" else (0 if dt.kind == "b" else 1)
+    elif isinstance(a, Tensor):
+        if a._data.dtype.kind == "f":
+            return a, b  # the common case: a float tensor with a Python number
+    elif isinstance(b, Tensor):
+        if b._data.dtype.kind == "f":
+            return a, b
+    dt = result_type(a, b)
+    return _cast(a, dt), _cast(b, dt)
 
 
 def _operand(x):
-    if isinstance(x, Tensor) or isinstance(x, _PY_NUMBER):
+    if isinstance(x, Tensor):
         return x
+    # np.float64 subclasses float: turn NumPy scalars into Python numbers before the check
+    # below, so that they are weakly typed, as PyTorch treats them
     if isinstance(x, np.generic):
         return x.item()
+    if isinstance(x, _PY_NUMBER):
+        return x
     if isinstance(x, (list, tuple, np.ndarray)):
         return Tensor._make(np.asarray(x), False) if not isinstance(x, np.ndarray) else \
             Tensor._make(x, False)
@@ -63,11 +115,7 @@ def _operand(x):
 
 
 def _binary(fn, a, b):
-    a, b = _operand(a), _operand(b)
-    if isinstance(a, Tensor):
-        a, b = _promote_pair(a, b)
-    else:
-        b, a = _promote_pair(b, a)
+    a, b = _promote_pair(_operand(a), _operand(b))
     return fn.apply(a, b)
 
 
@@ -112,25 +160,36 @@ def mul(a, b):
 
 def div(a, b, rounding_mode=None):
     a, b = _operand(a), _operand(b)
+    dt = result_type(a, b)
     if rounding_mode is not None:
-        raw = lambda x: x._data if isinstance(x, Tensor) else x  # noqa: E731
-        xp = xp_of(raw(a) if isinstance(a, Tensor) else raw(b))
-        q = raw(a) / raw(b)
-        q = xp.floor(q) if rounding_mode == "floor" else xp.trunc(q)
-        ref = a if isinstance(a, Tensor) else b
-        if not _is_float(ref._data.dtype):
-            q = q.astype(ref._data.dtype)
-        return Tensor._make(q, False)
-    # true division always gives a floating result, as in PyTorch
-    if isinstance(a, Tensor) and not _is_float(a._data.dtype):
-        a = a.to(dtypes.get_default_dtype())
-    if isinstance(b, Tensor) and not _is_float(b._data.dtype):
-        b = b.to(dtypes.get_default_dtype())
+        return _rounded_div(_cast(a, dt), _cast(b, dt), dt, rounding_mode)
+    if dt.kind != "f":
+        dt = dtypes.get_default_dtype().np  # true division always gives a float, as in PyTorch
+    a, b = _cast(a, dt), _cast(b, dt)
     try:
-        return _binary(ew.Div, a, b)
+        return ew.Div.apply(a, b)
     except ValueError:
         _check_broadcast("div", a, b)
         raise
+
+
+def _rounded_div(a, b, dt, mode):
+    """div with rounding_mode 'floor' (Python's //) or 'trunc'; not differentiable."""
+    ra = a._data if isinstance(a, Tensor) else a
+    rb = b._data if isinstance(b, Tensor) else b
+    xp = xp_of(ra if isinstance(a, Tensor) else rb)
+    if mode == "floor":
+        q = xp.floor_divide(ra, rb)
+    elif mode == "trunc":
+        if dt.kind == "f":
+            q = xp.trunc(ra / rb)
+        else:  # exact for integers: floor, then step towards zero where it rounded down
+            q = xp.floor_divide(ra, rb)
+            q = q + ((q < 0) & (q * rb != ra))
+    else:
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or "
+                           f"'floor' but found '{mode}'")
+    return Tensor._make(xp.asarray(q).astype(dt, copy=False), False)
 
 
 def pow(a, b):  # noqa: A001 - PyTorch's name
@@ -171,7 +230,7 @@ def relu(a):
 
 
 def sign(a):
-    return Tensor._make(xp_of(a._data).sign(a._data), False)
+    return ew.Sign.apply(a)
 
 
 def square(a):
@@ -181,8 +240,10 @@ def square(a):
 def clamp(a, min=None, max=None):  # noqa: A002 - PyTorch's argument names
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    return ew.Clamp.apply(a, _operand(min) if min is not None else None,
-                          _operand(max) if max is not None else None)
+    lo = _operand(min) if min is not None else None
+    hi = _operand(max) if max is not None else None
+    dt = result_type(a, lo, hi)
+    return ew.Clamp.apply(_cast(a, dt), _cast(lo, dt), _cast(hi, dt))
 
 
 clip = clamp
@@ -200,15 +261,12 @@ def where(condition, a=None, b=None):
     if a is None and b is None:
         return nonzero(condition, as_tuple=True)
     a, b = _operand(a), _operand(b)
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
-        a, b = _promote_pair(a, b)
-    elif isinstance(a, Tensor):
-        a, b = _promote_pair(a, b)
-    elif isinstance(b, Tensor):
-        b, a = _promote_pair(b, a)
-    else:
-        a = Tensor._make(xp_of(condition._data).asarray(
-            a, dtype=dtypes.get_default_dtype().np if isinstance(a, float) else None), False)
+    dt = result_type(a, b)
+    xp = xp_of(condition._data)
+    # Python numbers become 0-d arrays of the result dtype: where() has no weak scalars on
+    # every backend
+    a = _cast(a, dt) if isinstance(a, Tensor) else Tensor._make(xp.asarray(a, dtype=dt), False)
+    b = _cast(b, dt) if isinstance(b, Tensor) else Tensor._make(xp.asarray(b, dtype=dt), False)
     return ew.Where.apply(condition, a, b)
 
 
@@ -300,6 +358,11 @@ def mean(a, dim=None, keepdim=False, dtype=None, axis=None):
 
 
 def var(a, dim=None, unbiased=None, keepdim=False, correction=None):
+    if isinstance(dim, bool):  # the overload var(input, unbiased)
+        dim, unbiased = None, dim
+    if not _is_float(a._data.dtype):
+        raise RuntimeError(f"std and var only support floating point and complex dtypes "
+                           f"(got {a.dtype})")
     if unbiased is not None and correction is None:
         correction = 1 if unbiased else 0
     if correction is None:
@@ -664,7 +727,7 @@ def cat(tensors, dim=0):
     ref = tensors[0]
     d = normalize_dim(dim, ref.ndim)
     for i, x in enumerate(tensors):
-        if x.ndim != ref.ndim or any(x.shape[j] != ref.shape[j] for j in range(ref.ndim)
+        if x.ndim != ref.ndim or builtins.any(x.shape[j] != ref.shape[j] for j in range(ref.ndim)
                                      if j != d):
             raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
                                f"Expected size {list(ref.shape)} but got size "
@@ -690,11 +753,11 @@ def stack(tensors, dim=0):
 
 
 def _common_dtype(tensors):
-    kinds = {x._data.dtype for x in tensors}
-    if len(kinds) == 1:
+    first = tensors[0]._data.dtype
+    if builtins.all(x._data.dtype == first for x in tensors):
         return tensors
-    target = dtypes.from_numpy_dtype(np.result_type(*kinds))
-    return [x.to(target) for x in tensors]
+    target = result_type(*tensors)
+    return [_cast(x, target) for x in tensors]
 
 
 def narrow(a, dim, start, length):
@@ -793,20 +856,20 @@ def getitem(a, index):
 
 def setitem(a, index, value):
     key = _raw_index(a, index)
-    if isinstance(value, Tensor):
-        if value.device != a.device:
-            raise RuntimeError(f"setitem: value is on {value.device} but the tensor is on "
-                               f"{a.device}")
-        needs_graph = grad_mode._enabled and (a.requires_grad or value.requires_grad)
-    else:
-        needs_graph = False
-    if not needs_graph:
-        a._data[key] = value._data if isinstance(value, Tensor) else value
+    value = _operand(value)
+    is_tensor = isinstance(value, Tensor)
+    if is_tensor and value.device != a.device:
+        raise RuntimeError(f"setitem: value is on {value.device} but the tensor is on "
+                           f"{a.device}")
+    if not (grad_mode._enabled and (a._requires_grad or is_tensor and value._requires_grad)):
+        a._data[key] = value._data if is_tensor else value
         return
-    if a.is_leaf and a.requires_grad:
+    if a.grad_fn is None and a._requires_grad:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
-    out = indexing.IndexPut.apply(a, key, value.to(a.dtype))
+    # recorded out of place, then `a` is rebound to the new node: the overwritten part of
+    # the old graph gets a zero gradient
+    out = indexing.IndexPut.apply(a, key, value.to(a.dtype) if is_tensor else value)
     a._rebind(out)
 
 
@@ -841,11 +904,11 @@ def reshape_alias(a):
 
 
 def clone(a):
-    return ew.Copy.apply(a)
+    return ew.Clone.apply(a)
 
 
 def contiguous(a):
-    return ew.Copy.apply(a)
+    return ew.Clone.apply(a)
 
 
 def cast(a, np_dtype):
@@ -877,23 +940,25 @@ def sample_into(a, kind, p0, p1, generator):
     return a
 
 
-def _rounding(name):
+def _rounding(fn):
     def op(a):
         if not _is_float(a._data.dtype):
             return Tensor._make(a._data.copy(), False)
-        return Tensor._make(getattr(xp_of(a._data), name)(a._data), False)
-    op.__name__ = name
-    op.__doc__ = f"Elementwise {name} (zero gradient, as in PyTorch)."
+        return fn.apply(a)
+    op.__name__ = fn.__name__.lower()
+    op.__doc__ = f"Elementwise {op.__name__} (zero gradient, as in PyTorch)."
     return op
 
 
-floor = _rounding("floor")
-ceil = _rounding("ceil")
-trunc = _rounding("trunc")
+floor = _rounding(ew.Floor)
+ceil = _rounding(ew.Ceil)
+trunc = _rounding(ew.Trunc)
 
 
 def round(a, decimals=0):  # noqa: A001
-    return Tensor._make(xp_of(a._data).round(a._data, decimals), False)
+    if not _is_float(a._data.dtype):
+        return Tensor._make(a._data.copy(), False)
+    return ew.Round.apply(a, decimals)
 
 
 def reciprocal(a):

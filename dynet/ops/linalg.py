@@ -1,5 +1,6 @@
 """Matrix products: matmul (with NumPy's 1-D and batch broadcasting rules) and linear."""
 from ..autograd.function import Function
+from ..backend import xp_of
 from ._util import unbroadcast
 
 
@@ -14,9 +15,10 @@ class MatMul(Function):
         a, b = ctx.saved_tensors
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
+        # restore the axes that 1-D operands dropped from the output (1-D @ 1-D gives 0-d)
         g = grad
         if a.ndim == 1:
-            g = g[..., None, :]
+            g = xp_of(g).expand_dims(g, -2 if b.ndim > 1 else 0)
         if b.ndim == 1:
             g = g[..., None]
         ga = gb = None

@@ -1,4 +1,6 @@
 """Reductions: sum, mean, var, prod, amax/amin, logsumexp, norm, cumsum."""
+import warnings
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -30,6 +32,10 @@ class Mean(Function):
     def forward(ctx, a, dim=None, keepdim=False):
         axes = _reduced_axes(a, dim)
         ctx.meta = (a.shape, axes, keepdim)
+        if a.size == 0:  # NumPy warns about empty means; PyTorch quietly gives nan
+            with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return xp_of(a).asarray(a.mean(axis=axes, keepdims=keepdim))
         return xp_of(a).asarray(a.mean(axis=axes, keepdims=keepdim))
 
     @staticmethod

@@ -1,0 +1,241 @@
+"""Pooling: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d Functions plus the
+torch.nn.functional front ends (max/avg pool 1d and 2d, adaptive_avg_pool2d).
+
+1-D and unbatched inputs are viewed as (N, C, H, W) inside the single graph node.
+"""
+import numpy as np
+
+from ..autograd.function import Function
+from ..backend.kernels import pool as kernels
+
+
+class MaxPool2d(Function):
+    """Max pooling over (N, C, H, W) (or a shape that `x4_shape` views as such).
+
+    PyTorch's int64 indices, when wanted, are appended to the list `indices_out`: they are
+    not differentiable, so they are not a second output of the node.
+    """
+
+    def name(self):
+        return "MaxPool2DWithIndicesBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel=(1, 1), stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                ceil_mode=False, x4_shape=None, view=None, indices_out=None):
+        ctx.x_shape = x.shape
+        x4 = x.reshape(x4_shape) if x4_shape is not None else x
+        y, arg, plan = kernels.max_pool2d_forward(x4, kernel, stride, padding, dilation,
+                                                  ceil_mode)
+        out_shape = _out_shape(view, y.shape)
+        if indices_out is not None:
+            indices_out.append(kernels.max_pool2d_indices(arg, plan).reshape(out_shape))
+        ctx.plan = plan
+        ctx.save_for_backward(arg)
+        return y.reshape(out_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (arg,) = ctx.saved_tensors
+        p = ctx.plan
+        gx = kernels.max_pool2d_backward(grad.reshape(p.N, p.C, p.Ho, p.Wo), arg, p)
+        return (gx.reshape(ctx.x_shape),)
+
+
+class AvgPool2d(Function):
+    def name(self):
+        return "AvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel=(1, 1), stride=(1, 1), padding=(0, 0), ceil_mode=False,
+                count_include_pad=True, divisor_override=None, x4_shape=None, view=None):
+        ctx.x_shape = x.shape
+        x4 = x.reshape(x4_shape) if x4_shape is not None else x
+        y, ctx.plan, ctx.div = kernels.avg_pool2d_forward(x4, kernel, stride, padding,
+                                                          ceil_mode, count_include_pad,
+                                                          divisor_override)
+        return y.reshape(_out_shape(view, y.shape))
+
+    @staticmethod
+    def backward(ctx, grad):
+        p = ctx.plan
+        gx = kernels.avg_pool2d_backward(grad.reshape(p.N, p.C, p.Ho, p.Wo), p, ctx.div)
+        return (gx.reshape(ctx.x_shape),)
+
+
+class AdaptiveAvgPool2d(Function):
+    def name(self):
+        return "AdaptiveAvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, output_size=(1, 1), x4_shape=None, view=None):
+        ctx.x_shape = x.shape
+        x4 = x.reshape(x4_shape) if x4_shape is not None else x
+        y, ctx.state = kernels.adaptive_avg_pool2d_forward(x4, output_size)
+        ctx.y4_shape = y.shape
+        return y.reshape(_out_shape(view, y.shape))
+
+    @staticmethod
+    def backward(ctx, grad):
+        gx = kernels.adaptive_avg_pool2d_backward(grad.reshape(ctx.y4_shape), ctx.state)
+        return (gx.reshape(ctx.x_shape),)
+
+
+def _out_shape(view, y4_shape):
+    """The 4-D result in the caller's rank: `view` names the axes the caller has."""
+    n, c, h, w = y4_shape
+    return {None: y4_shape, "chw": (c, h, w), "ncl": (n, c, w), "cl": (c, w)}[view]
+
+
+# ---------------------------------------------------------------------------------------
+# torch.nn.functional-style front ends
+
+
+def _tuple(v, n, name):
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(e) for e in v)
+    if len(v) == 1:
+        return v * n
+    if len(v) != n:
+        raise RuntimeError(f"{name} must either be a single int, or a tuple of {n} ints")
+    return v
+
+
+def _check_float(name, x):
+    if np.dtype(x._data.dtype).kind != "f":
+        raise RuntimeError(f'"{name}" not implemented for \'{x.dtype}\'')
+
+
+def _pool_args(name, nd, kernel_size, stride, padding, dilation):
+    kernel = _tuple(kernel_size, nd, "kernel_size")
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _tuple(stride, nd, "stride")
+    padding = _tuple(padding, nd, "padding")
+    dilation = _tuple(dilation, nd, "dilation")
+    if min(kernel) <= 0:
+        raise RuntimeError(f"{name}: kernel_size must be greater than zero, but got "
+                           f"{list(kernel)}")
+    if min(stride) <= 0:
+        raise RuntimeError("stride should not be zero")
+    if min(dilation) <= 0:
+        raise RuntimeError(f"{name}: dilation must be greater than zero, but got "
+                           f"{list(dilation)}")
+    for k, p, d in zip(kernel, padding, dilation):
+        if p < 0 or p > (d * (k - 1) + 1) // 2:
+            raise RuntimeError("pad should be at most half of effective kernel size, but got "
+                               f"pad={p}, kernel_size={k} and dilation={d}")
+    if nd == 1:
+        return (1,) + kernel, (1,) + stride, (0,) + padding, (1,) + dilation
+    return kernel, stride, padding, dilation
+
+
+def _view4(name, nd, x):
+    """(x4_shape or None, view, channels, spatial) for a 1-D/2-D, (un)batched input."""
+    shape = tuple(x.shape)
+    if nd == 2:
+        if len(shape) not in (3, 4) or any(s == 0 for s in shape[-3:]):
+            raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+        if len(shape) == 4:
+            return None, None, shape[1], shape[2:]
+        return (1,) + shape, "chw", shape[0], shape[1:]
+    if len(shape) not in (2, 3) or any(s == 0 for s in shape[-2:]):
+        raise RuntimeError(f"{name}: Expected 2D or 3D (batch mode) tensor with optional 0 "
+                           f"dim batch size for input, but got:{list(shape)}")
+    n, view = (shape[0], "ncl") if len(shape) == 3 else (1, "cl")
+    return (n, shape[-2], 1, shape[-1]), view, shape[-2], (1, shape[-1])
+
+
+def _check_output(c, spatial, kernel, stride, padding, dilation, ceil_mode):
+    out = [kernels.pool_out_size(s, k, st, p, d, ceil_mode)
+           for s, k, st, p, d in zip(spatial, kernel, stride, padding, dilation)]
+    if min(out) < 1:
+        raise RuntimeError(f"Given input size: ({c}x{'x'.join(map(str, spatial))}). "
+                           f"Calculated output size: ({c}x{'x'.join(map(str, out))}). "
+                           "Output size is too small")
+
+
+def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode,  # noqa: A002
+              return_indices):
+    _check_float(name, input)
+    x4, view, c, spatial = _view4(name, nd, input)
+    kernel, stride, padding, dilation = _pool_args(name, nd, kernel_size, stride, padding,
+                                                   dilation)
+    _check_output(c, spatial, kernel, stride, padding, dilation, ceil_mode)
+    sink = [] if return_indices else None
+    out = MaxPool2d.apply(input, kernel=kernel, stride=stride, padding=padding,
+                          dilation=dilation, ceil_mode=bool(ceil_mode), x4_shape=x4, view=view,
+                          indices_out=sink)
+    if return_indices:
+        from ..tensor import Tensor
+        return out, Tensor._make(sink[0], False)
+    return out
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: A002
+               ceil_mode=False, return_indices=False):
+    """torch.nn.functional.max_pool2d; (out, indices) when return_indices=True."""
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation,
+                     ceil_mode, return_indices)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: A002
+               ceil_mode=False, return_indices=False):
+    """torch.nn.functional.max_pool1d on (N, C, L) or (C, L)."""
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation,
+                     ceil_mode, return_indices)
+
+
+def _avg_pool(name, nd, input, kernel_size, stride, padding, ceil_mode,  # noqa: A002
+              count_include_pad, divisor_override):
+    _check_float(name, input)
+    if nd == 1 and input.dim() not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional "
+                           f"tensor for argument #1 'self' (while checking arguments for "
+                           f"{name})")
+    x4, view, c, spatial = _view4(name, nd, input)
+    kernel, stride, padding, dilation = _pool_args(name, nd, kernel_size, stride, padding, 1)
+    if divisor_override is not None and int(divisor_override) == 0:
+        raise RuntimeError("divisor must be not zero")
+    _check_output(c, spatial, kernel, stride, padding, dilation, ceil_mode)
+    return AvgPool2d.apply(input, kernel=kernel, stride=stride, padding=padding,
+                           ceil_mode=bool(ceil_mode), count_include_pad=bool(count_include_pad),
+                           divisor_override=None if divisor_override is None
+                           else int(divisor_override), x4_shape=x4, view=view)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True, divisor_override=None):
+    """torch.nn.functional.avg_pool2d."""
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, divisor_override)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True):
+    """torch.nn.functional.avg_pool1d on (N, C, L) or (C, L)."""
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, None)
+
+
+def adaptive_avg_pool2d(input, output_size):  # noqa: A002
+    """torch.nn.functional.adaptive_avg_pool2d; None in output_size keeps that input size."""
+    shape = tuple(input.shape)
+    if len(shape) not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
+                           f"{list(shape)}")
+    _check_float("adaptive_avg_pool2d", input)
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size, output_size)
+    output_size = tuple(output_size)
+    if len(output_size) != 2:
+        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
+    size = tuple(s if o is None else int(o) for o, s in zip(output_size, shape[-2:]))
+    if min(size) < 0 or (min(size) == 0 and min(shape[-2:]) > 0):
+        raise RuntimeError(f"adaptive_avg_pool2d: elements of output_size must be greater "
+                           f"than or equal to 0 but received {list(size)}")
+    if any(s == 0 for s in shape[-2:]):
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected input to have non-zero size for "
+                           f"non-batch dimensions, but input has sizes {list(shape)} with "
+                           "dimension 2 being empty")
+    x4, view = (None, None) if len(shape) == 4 else ((1,) + shape, "chw")
+    return AdaptiveAvgPool2d.apply(input, output_size=size, x4_shape=x4, view=view)

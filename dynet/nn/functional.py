@@ -21,8 +21,8 @@ from ..ops.elementwise import Relu as _Relu
 from ..tensor import Tensor
 
 __all__ = [
-    "linear", "bilinear", "relu", "relu_", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu",
-    "mish", "sigmoid", "tanh", "softplus", "softsign", "logsigmoid", "hardtanh",
+    "linear", "bilinear", "relu", "relu_", "relu6", "leaky_relu", "elu", "selu", "celu",
+    "gelu", "silu", "mish", "sigmoid", "tanh", "softplus", "softsign", "logsigmoid", "hardtanh",
     "hardsigmoid", "hardswish", "threshold", "glu", "prelu", "softmax", "softmin",
     "log_softmax", "dropout", "dropout1d", "dropout2d", "dropout3d", "batch_norm",
     "layer_norm", "group_norm", "embedding", "one_hot", "pad", "normalize", "cross_entropy",

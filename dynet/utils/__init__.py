@@ -1,4 +1,6 @@
-"""Utilities: model summary (and the helpers in this package's other modules)."""
+"""Utilities: model summary, progress bar, and `dynet.utils.data` (torch.utils.data names)."""
+from . import data
+from .progress import ProgressBar
 from .summary import summary
 
-__all__ = ["summary"]
+__all__ = ["data", "summary", "ProgressBar"]

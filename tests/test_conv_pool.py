@@ -216,13 +216,13 @@ def test_conv2d_blocked_columns(device, rng, monkeypatch):
     monkeypatch.setattr(K, "COLS_BLOCK_BYTES", 3000)
     monkeypatch.setattr(K, "COLS_BLOCK_BYTES_CUDA", 3000)
     xs, ws = (5, 2, 7, 7), (3, 2, 3, 3)
-    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    x, w, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(3)
     for stride in (1, 2):
-        y = C.conv2d(_t(x, device), _t(w, device), None, stride, 1)
-        np.testing.assert_allclose(to_numpy(y), ref_conv2d(x, w, None, (stride,) * 2, (1, 1)),
+        y = C.conv2d(_t(x, device), _t(w, device), _t(b, device), stride, 1)
+        np.testing.assert_allclose(to_numpy(y), ref_conv2d(x, w, b, (stride,) * 2, (1, 1)),
                                    rtol=1e-10, atol=1e-10)
-        xt, wt = _t(x, device, True), _t(w, device, True)
-        assert gradcheck(lambda a, b: C.conv2d(a, b, None, stride, 1), (xt, wt))
+        xt, wt, bt = _t(x, device, True), _t(w, device, True), _t(b, device, True)
+        assert gradcheck(lambda a, v, c: C.conv2d(a, v, c, stride, 1), (xt, wt, bt))
 
 
 # ---------------------------------------------------------------- pooling forward

@@ -1,10 +1,11 @@
 """2-D max and average pooling on raw (N, C, H, W) arrays, NumPy or CuPy.
 
-CPU kernels loop over the kh*kw window offsets, each step one vectorised operation on a
-strided (N, C, Ho, Wo) view of the (padded) input, so there is no Python loop per sample or
-per output pixel. Max pooling keeps, per output, the offset of the winning element inside
-its window (uint8 for windows up to 255 elements): a quarter of the bytes of int32 and
-enough for backward; PyTorch's flat indices are derived from it only when asked for.
+CPU kernels loop over window offsets, each step one vectorised operation on a strided view
+of the (padded) input, so there is no Python loop per sample or per output pixel. Max
+pooling is done separably (over the kw columns of each window row, then over its kh rows)
+and keeps, per output, the offset of the winning element inside its window (uint8 for
+windows up to 256 elements): a quarter of the bytes of int32 and enough for backward;
+PyTorch's flat indices are derived from it only when asked for.
 
 CUDA max pooling runs one thread per output (forward) and a gather per input pixel
 (backward: each pixel sums the gradients of the windows whose argmax it is), so there are

@@ -209,3 +209,13 @@ def test_setitem_into_plain_tensor_from_graph_value(device):
     assert buf.requires_grad
     buf.sum().backward()
     assert host(v.grad).tolist() == [4.0, 6.0]
+
+
+def test_cpu_and_numpy_indices_index_a_device_tensor(device):
+    import numpy as np
+    x = dynet.arange(10, device=device) * 2
+    cpu_idx = dynet.tensor([3, 1, 3])
+    np_idx = np.array([0, 9])
+    assert x[cpu_idx].tolist() == [6, 2, 6]
+    assert x[np_idx].tolist() == [0, 18]
+    assert x[cpu_idx].device == x.device

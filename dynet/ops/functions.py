@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import grad_mode
-from ..backend import xp_of
+from ..backend import move, xp_of
 from . import elementwise as ew
 from .. import random
 from . import convert, indexing, linalg, reduce
@@ -833,9 +833,14 @@ def _raw_index(a, index):
     for k in index:
         if isinstance(k, Tensor):
             if k.device != a.device:
-                raise RuntimeError(f"indices should be either on cpu or on the same device as "
-                                   f"the indexed tensor ({a.device}), got {k.device}")
-            k = k._data
+                if k.device.type != "cpu":
+                    raise RuntimeError(f"indices should be either on cpu or on the same device "
+                                       f"as the indexed tensor ({a.device}), got {k.device}")
+                k = move(k._data, a.device)  # PyTorch accepts CPU indices for GPU tensors
+            else:
+                k = k._data
+        elif isinstance(k, np.ndarray) and type(a._data) is not np.ndarray:
+            k = move(k, a.device)  # CuPy indexes with device arrays only
         elif isinstance(k, list):
             xp = xp or xp_of(a._data)
             k = xp.asarray(k)

@@ -267,7 +267,11 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * (ctx.saved_tensors[0] > 0)
+        # a float mask then an in-place multiply: 1.0 vs 1.2 ms for grad * (out > 0) at
+        # (256, 6, 28, 28), whose bool operand makes NumPy run a casting multiply loop
+        mask = (ctx.saved_tensors[0] > 0).astype(grad.dtype)
+        mask *= grad
+        return mask
 
 
 class Clamp(Function):

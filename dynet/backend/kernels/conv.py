@@ -202,8 +202,17 @@ def _col2im_cpu(cols, p, n, dtype):
 # moves garbage columns, which are zero in the gradient and dropped from y.
 
 
+def _rowcount(p):
+    """Rows of the row columns: cg*kh, the ones row of a folded bias, then zero rows up to a
+    multiple of 8. OpenBLAS runs the weight-gradient GEMM (kw*og x S) @ (S x rows) much
+    faster with an even output width: LeNet conv2 at batch 256, 2.3 ms with 32 rows vs
+    3.2 ms with 31 (the zero rows cost one extra row of writes)."""
+    rows = p.C // p.groups * p.kh + (1 if p.fold else 0)
+    return -(-rows // 8) * 8
+
+
 def _rowcols_cpu(x, p):
-    """(groups, cg*kh [+1], n*T + margin) row columns of x; the margin of (kw-1)*dw zero
+    """(groups, _rowcount(p), n*T + margin) row columns of x; the margin of (kw-1)*dw zero
     columns lets the forward's shifted reads of the last sample stay in bounds."""
     n = x.shape[0]
     groups, cg = p.groups, p.C // p.groups
@@ -211,13 +220,15 @@ def _rowcols_cpu(x, p):
     margin = (p.kw - 1) * p.dw
     xb = _pad_cpu(x, p)
     sn, sc, sh, sw = xb.strides
-    view = as_strided(xb, (p.C, p.kh, n, p.T), (sc, sh * p.dh, sn, sw), writeable=False)
-    rows = cg * p.kh + (1 if p.fold else 0)
-    out = np.empty((groups, rows, S + margin), dtype=x.dtype)
-    out[:, :cg * p.kh, :S].reshape(p.C, p.kh, n, p.T)[...] = view
+    view = as_strided(xb, (groups, cg, p.kh, n, p.T), (sc * cg, sc, sh * p.dh, sn, sw),
+                      writeable=False)
+    k = cg * p.kh
+    out = np.empty((groups, _rowcount(p), S + margin), dtype=x.dtype)
+    out[:, :k, :S].reshape(view.shape)[...] = view  # a view: splits axes, merges none
     out[:, :, S:] = 0
+    out[:, k:, :S] = 0
     if p.fold:
-        out[:, -1, :S] = 1
+        out[:, k, :S] = 1
     return out
 
 
@@ -229,9 +240,11 @@ def _forward_flat_cpu(x, w, b, p, y):
     rc = _rowcols_cpu(x, p)
     wf = w.reshape(groups, og, cg, p.kh, p.kw).transpose(0, 4, 1, 2, 3)
     wf = wf.reshape(groups, p.kw * og, cg * p.kh)
-    if p.fold:  # the bias column only in the kj = 0 block
-        extra = np.zeros((1, p.kw * og, 1), dtype=wf.dtype)
-        extra[0, :og, 0] = b
+    pad = _rowcount(p) - cg * p.kh
+    if pad:  # zero columns for the padding rows; the bias column only in the kj = 0 block
+        extra = np.zeros((groups, p.kw * og, pad), dtype=wf.dtype)
+        if p.fold:
+            extra[0, :og, 0] = b
         wf = np.concatenate([wf, extra], axis=2)
     big = np.matmul(wf, rc).reshape(groups, p.kw, og, rc.shape[2])
     acc = big[:, 0, :, :S]
@@ -245,15 +258,22 @@ def _forward_flat_cpu(x, w, b, p, y):
     return rc
 
 
-def _backward_flat_cpu(gcols, w, p, rc, n, need_x, need_w, dtype):
+def _backward_flat_cpu(grad, w, p, rc, n, need_x, need_w, dtype):
     """(dx view or None, (groups, kw*og, rows) weight-gradient blocks or None) from the
-    flat gradient gcols (1, groups, og, n*T) and the row columns rc."""
+    output gradient (n, O, Ho, Wo) and the row columns rc."""
     groups, og, cg = p.groups, p.O // p.groups, p.C // p.groups
     S = n * p.T
     width = rc.shape[2] if rc is not None else S
-    g = gcols.reshape(groups, og, S)
     shifted = np.empty((groups, p.kw, og, width), dtype=dtype)
-    for j in range(p.kw):
+    # The unshifted copy (kj = 0) is the gradient over padded-width rows, zero in the
+    # garbage columns; written in place, it saves a separate flat copy (0.2 ms at LeNet
+    # conv2, batch 256). The other shifts copy from it: contiguous runs, unlike `grad`.
+    g = shifted[:, 0, :, :S]
+    flat = g.reshape(groups, og, n, p.Ho, p.Wp)
+    flat[..., p.Wo:] = 0
+    flat[..., :p.Wo] = grad.reshape(n, groups, og, p.Ho, p.Wo).transpose(1, 2, 0, 3, 4)
+    shifted[:, 0, :, S:] = 0
+    for j in range(1, p.kw):
         s = j * p.dw
         shifted[:, j, :, :s] = 0
         shifted[:, j, :, s:s + S] = g[:, :, :width - s] if s + S > width else g
@@ -451,11 +471,7 @@ def conv2d_backward(grad, x, w, plan, cols=None, need_x=True, need_w=True, need_
             c = cols if cols is not None and p.single_block else \
                 (_rowcols_cpu(x[start:stop], p) if p.flat else im2col(x[start:stop], p))
         if p.flat:
-            # the gradient over padded-width rows, zero in the garbage columns
-            gcols = np.empty((p.O, n, p.Ho, p.Wp), dtype=g.dtype)
-            gcols[..., p.Wo:] = 0
-            gcols[..., :p.Wo] = g.transpose(1, 0, 2, 3)
-            part_x, part_w = _backward_flat_cpu(gcols, w, p, c, n, need_x, need_w,
+            part_x, part_w = _backward_flat_cpu(g, w, p, c, n, need_x, need_w,
                                                 grad.dtype)
         else:
             if npg == 1:
@@ -495,10 +511,9 @@ def _weight_grad(dwb, p, xp, dtype):
     """(dw, db or None) from the summed weight-gradient GEMM blocks of either path."""
     groups, og, cg = p.groups, p.O // p.groups, p.C // p.groups
     if p.flat:
-        rows = cg * p.kh + (1 if p.fold else 0)
         if dwb is None:  # an empty batch
-            dwb = xp.zeros((groups, p.kw * og, rows), dtype=dtype)
-        db = dwb[0, :og, -1].copy() if p.fold else None
+            dwb = xp.zeros((groups, p.kw * og, _rowcount(p)), dtype=dtype)
+        db = dwb[0, :og, cg * p.kh].copy() if p.fold else None
         dw = dwb[:, :, :cg * p.kh].reshape(groups, p.kw, og, cg, p.kh)
         dw = xp.ascontiguousarray(dw.transpose(0, 2, 3, 4, 1))
     else:

@@ -110,7 +110,17 @@ def max_pool2d_forward(x, kernel, stride, padding=0, dilation=1, ceil_mode=False
     m, am = buf[..., 0:wspan:p.sw], None
     for j in range(1, p.kw):
         v = buf[..., j * p.dw:j * p.dw + wspan:p.sw]
-        better = np.greater(v, m)
+        if j == 1 and p.sw <= 2 and buf.flags.c_contiguous:
+            # x[w + dw] > x[w] over the whole flat array, then the window starts: one
+            # contiguous compare is faster than a compare of two stride-2 views even
+            # at twice the elements (LeNet pool1 forward, medians: 2.09 vs 2.39 ms at
+            # batch 256, 0.52 vs 0.58 at 64); the last dw entries are never read
+            flat = buf.reshape(-1)
+            cmp = np.empty(buf.shape, dtype=bool)
+            np.greater(flat[p.dw:], flat[:-p.dw], out=cmp.reshape(-1)[:-p.dw])
+            better = cmp[..., 0:wspan:p.sw]
+        else:
+            better = np.greater(v, m)
         m = np.maximum(m, v, out=None if j == 1 else m)
         if am is None:
             am = better.view(np.uint8).astype(itype, copy=itype is not np.uint8)

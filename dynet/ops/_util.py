@@ -1,4 +1,5 @@
 """Helpers shared by the op families."""
+import numpy as np
 
 
 def unbroadcast(grad, shape):
@@ -40,3 +41,15 @@ def expand_reduced(grad, shape, axes, keepdim):
     for a in axes:
         kept[a] = 1
     return grad.reshape(kept)
+
+
+def int_tuple(value, n, message):
+    """An int, or 1 or n ints, as an n-tuple; else RuntimeError(message.format(got=list))."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    value = tuple(int(e) for e in value)
+    if len(value) == 1:
+        return value * n
+    if len(value) != n:
+        raise RuntimeError(message.format(got=list(value)))
+    return value

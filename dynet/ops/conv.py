@@ -8,6 +8,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..backend.kernels import conv as kernels
+from ._util import int_tuple
 
 
 class Conv2d(Function):
@@ -81,16 +82,9 @@ def _like_input(y_shape, x_ndim, w_shape):
 
 
 def _tuple(v, n, name):
-    if isinstance(v, (int, np.integer)):
-        return (int(v),) * n
-    v = tuple(int(e) for e in v)
-    if len(v) == 1:
-        return v * n
-    if len(v) != n:
-        raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} "
+    return int_tuple(v, n, f"expected {name} to be a single integer value or a list of {n} "
                            f"values to match the convolution dimensions, but got "
-                           f"{name}={list(v)}")
-    return v
+                           f"{name}={{got}}")
 
 
 def _conv(name, nd, input, weight, bias, stride, padding, dilation, groups):

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend.kernels import pool as kernels
+from ._util import int_tuple
 
 
 class MaxPool2d(Function):
@@ -91,14 +92,7 @@ def _out_shape(view, y4_shape):
 
 
 def _tuple(v, n, name):
-    if isinstance(v, (int, np.integer)):
-        return (int(v),) * n
-    v = tuple(int(e) for e in v)
-    if len(v) == 1:
-        return v * n
-    if len(v) != n:
-        raise RuntimeError(f"{name} must either be a single int, or a tuple of {n} ints")
-    return v
+    return int_tuple(v, n, f"{name} must either be a single int, or a tuple of {n} ints")
 
 
 def _check_float(name, x):

@@ -3,8 +3,6 @@
 1-D and unbatched inputs are reshaped (views, no copies) to the 4-D case inside one graph
 node, so conv1d and unbatched conv2d cost nothing extra and show as one backward node.
 """
-import numpy as np
-
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..backend.kernels import conv as kernels

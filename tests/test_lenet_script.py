@@ -50,7 +50,7 @@ def test_same_seed_same_metrics(tmp_path):
 
 
 def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
-    ckpt = tmp_path / "lenet.ckpt"
+    ckpt = tmp_path / "runs" / "lenet.ckpt"  # the script creates missing folders
     full = run(tmp_path, "--epochs", "3")
     run(tmp_path, "--epochs", "2", "--checkpoint", str(ckpt))
     resumed = run(tmp_path, "--epochs", "3", "--checkpoint", str(ckpt), "--resume")

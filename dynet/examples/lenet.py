@@ -206,6 +206,8 @@ def main(argv=None):
     test_loader = DataLoader(TensorDataset(x_test, y_test), batch_size=1000)
 
     history, start_epoch = [], 0
+    if args.checkpoint and not args.resume:
+        os.makedirs(os.path.dirname(os.path.abspath(args.checkpoint)), exist_ok=True)
     if args.resume:
         if not os.path.exists(args.checkpoint):
             parser.error(f"--resume: checkpoint {args.checkpoint!r} does not exist")

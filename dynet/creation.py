@@ -56,7 +56,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     if _is_device_array(data):
         array = data.astype(data.dtype if dtype is None else _np_dtype(dtype), copy=True)
         return _finish(move(array, device or "cuda"), requires_grad)
-    if isinstance(data, np.ndarray):
+    # NumPy scalars keep their dtype, as in PyTorch (np.float64 is also a Python float)
+    if isinstance(data, (np.ndarray, np.generic)):
         np_dtype = data.dtype if dtype is None else _np_dtype(dtype)
         array = np.array(data, dtype=np_dtype, copy=True)
     else:

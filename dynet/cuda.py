@@ -22,9 +22,9 @@ manual_seed = manual_seed_all
 
 def get_device_name(device=None):
     """The GPU's name, e.g. 'NVIDIA H100 80GB HBM3'."""
-    _cuda.require()
+    index = _cuda.current_device() if device is None else _cuda.device_index(device)
+    _cuda.require(index)
     cp = _cuda.cupy_module()
-    index = 0 if device is None else getattr(device, "index", device) or 0
     props = cp.cuda.runtime.getDeviceProperties(index)
     name = props["name"]
     return name.decode() if isinstance(name, bytes) else name

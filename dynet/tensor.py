@@ -19,6 +19,10 @@ class Size(tuple):
     def __repr__(self):
         return f"dynet.Size({list(self)})"
 
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item  # x.shape[1:] is a Size
+
     def numel(self):
         n = 1
         for s in self:
@@ -481,18 +485,27 @@ class Tensor:
                                    "in-place operation.")
             # the op records this tensor's current node as its input, also where `self` is
             # among `others` (x.mul_(x)), before the tensor is rebound to the op's node
-            self._rebind(compute(self, *others))
-            return self
-        with grad_mode.no_grad():
             out = compute(self, *others)
+        else:
+            with grad_mode.no_grad():
+                out = compute(self, *others)
         if out._data.shape != self._data.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
                                f"broadcast shape {list(out.shape)}")
         if out._data.dtype.kind == "f" and self._data.dtype.kind != "f":
             raise RuntimeError(f"result type {out.dtype} can't be cast to the desired output "
                                f"type {self.dtype}")
+        if recording:
+            # an in-place op keeps the tensor's dtype (float32 += float64 stays float32)
+            self._rebind(out if out.dtype == self.dtype else out.to(self.dtype))
+            return self
         if out._data is not self._data:
-            self._data[...] = out._data
+            try:
+                self._data[...] = out._data
+            except ValueError as err:  # NumPy's read-only broadcast view from expand()
+                raise RuntimeError(f"unsupported operation: cannot write in place to this "
+                                   f"tensor of shape {list(self.shape)}: {err}; clone() it "
+                                   "first") from err
         return self
 
     def add_(self, other, alpha=1):

@@ -602,6 +602,18 @@ def test_inplace_dtype_and_shape_rules(device):
     rows = dynet.zeros(2, 3, device=device)
     rows.add_(dynet.tensor([1.0, 2.0, 3.0], device=device))
     assert rows.tolist() == [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
+    # the same rules hold while recording a graph
+    h = leaf([1.0, 2.0], device) * 2
+    with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+        h.add_(dynet.ones(3, 2, device=device))
+    h.add_(leaf([1.0, 1.0], device, dtype=dynet.float64))
+    assert h.shape == (2,) and h.dtype == dynet.float32 and h.tolist() == [3.0, 5.0]
+
+
+def test_inplace_write_to_expanded_cpu_tensor_is_runtime_error():
+    # NumPy marks broadcast views read-only; PyTorch's error type is RuntimeError
+    with pytest.raises(RuntimeError, match="in place"):
+        dynet.ones(1, 3).expand(2, 3).add_(1)
 
 
 def test_inplace_after_use_keeps_earlier_consumers_correct(device):

@@ -55,6 +55,8 @@ def test_cuda_queries_never_raise():
     assert isinstance(count, int) and count >= 0
     assert (count > 0) == dynet.cuda.is_available()
     dynet.cuda.synchronize()
+    dynet.cuda.synchronize("cuda:0")
+    dynet.cuda.synchronize(dynet.device("cuda", 0))
     dynet.cuda.manual_seed_all(3)
     dynet.cuda.manual_seed(3)
 
@@ -73,7 +75,14 @@ def test_current_device_raises_clearly_without_gpu():
     lambda: dynet.arange(3, device=dynet.device("cuda")),
     lambda: dynet.ones(2).to("cuda"),
     lambda: dynet.ones(2).cuda(),
-], ids=["zeros", "tensor", "randn", "arange", "to", "cuda_method"])
+    # an explicit index skips concrete()'s check: device_context must raise the same error
+    lambda: dynet.randn(3, device="cuda:0"),
+    lambda: dynet.arange(3, device="cuda:0"),
+    lambda: dynet.Generator("cuda:0").stream,
+    lambda: dynet.nn.Linear(2, 2).to("cuda:0"),
+    lambda: dynet.cuda.get_device_name("cuda:0"),
+], ids=["zeros", "tensor", "randn", "arange", "to", "cuda_method", "randn_index",
+        "arange_index", "generator", "module_to", "device_name"])
 def test_requesting_cuda_without_gpu_raises_clearly(make):
     with pytest.raises(RuntimeError, match="CUDA was requested.*device='cpu'"):
         make()
@@ -126,3 +135,9 @@ def test_manual_seed_reproducible_on_device(device):
     dynet.manual_seed(123)
     b = dynet.rand(5, device=device).tolist()
     assert a == b
+
+
+@pytest.mark.parametrize("spec, index", [(None, 0), (1, 1), ("cuda", 0), ("cuda:2", 2),
+                                         (dynet.device("cuda", 3), 3)])
+def test_cuda_device_index_accepts_torch_device_specs(spec, index):
+    assert backend_cuda.device_index(spec) == index

@@ -90,3 +90,32 @@ def test_max_pool_fast_path_needs_no_buffer(rng):
     # every window routes its gradient to exactly one element
     np.testing.assert_allclose(gx.reshape(2, 3, 4, 2, 4, 2).sum(axis=(3, 5)), g)
     assert np.count_nonzero(gx) == g.size
+
+
+def test_fused_optimizer_kernel_names_key_every_compiled_flag(monkeypatch):
+    # Kernels are cached by name, so two bodies under one name would silently reuse the
+    # wrong code on CUDA (e.g. Adam's lerp branch, which depends on beta1).
+    from dynet.backend.kernels import optim as O
+    sources = {}
+
+    def record(name, in_params, out_params, body):
+        source = (in_params, out_params, body)
+        assert sources.setdefault(name, source) == source, f"kernel {name} has two bodies"
+        return name
+
+    monkeypatch.setattr(O, "_kernel", record)
+    monkeypatch.setattr(O, "_launch", lambda *args: None)
+    p = np.zeros(3, np.float32)
+    for w in (0.1, 0.7):
+        for flags in [(a, x, wd, d) for a in (0, 1) for x in (0, 1) for wd in (0, .1)
+                      for d in (1.0, .9)]:
+            amsgrad, maximize, wd, decay = flags
+            O._adam_cuda(p, p, p, p, p, w, 0.999, 1e-8, wd, decay, 1e-3, 1.0,
+                         bool(amsgrad), bool(maximize))
+            O._rmsprop_cuda(p, p, p, p, p, 1e-2, 1 - w, 1e-8, wd, 0.9 * amsgrad,
+                            bool(maximize), bool(decay != 1.0))
+    for flags in [(m, n, x, wd, f) for m in (0, .9) for n in (0, 1) for x in (0, 1)
+                  for wd in (0, .1) for f in (0, 1)]:
+        O._sgd_cuda(p, p, p, 0.1, flags[0], 0.0, flags[3], bool(flags[1]), bool(flags[2]),
+                    bool(flags[4]))
+    assert len(sources) > 40

@@ -19,8 +19,10 @@ from core_utils import host
     ([], dynet.float32, []),
     (np.array([1.0, 2.0]), dynet.float64, [1.0, 2.0]),
     (np.array([1, 2], dtype=np.int32), dynet.int32, [1, 2]),
+    (np.float64(2.5), dynet.float64, 2.5),  # np.float64 subclasses float: dtype must win
+    (np.int32(4), dynet.int32, 4),
 ], ids=["ints", "floats", "mixed", "bools", "nested", "float_0d", "int_0d", "empty",
-        "numpy_f64", "numpy_i32"])
+        "numpy_f64", "numpy_i32", "numpy_scalar_f64", "numpy_scalar_i32"])
 def test_tensor_infers_dtype(data, dtype, values, device):
     t = dynet.tensor(data, device=device)
     assert t.dtype == dtype and t.device == device
@@ -238,6 +240,8 @@ def test_legacy_tensor_constructor():
 def test_basic_attributes(device):
     t = dynet.zeros(2, 3, 4, device=device)
     assert t.shape == dynet.Size([2, 3, 4]) and isinstance(t.shape, dynet.Size)
+    assert isinstance(t.shape[1:], dynet.Size) and t.shape[1:].numel() == 12
+    assert t.shape[-1] == 4 and type(t.shape[0]) is int
     assert t.size() == (2, 3, 4) and t.size(1) == 3 and t.size(-1) == 4
     assert t.dim() == 3 and t.ndim == 3 and t.numel() == 24 and dynet.numel(t) == 24
     assert t.dtype == dynet.float32 and t.element_size() == 4

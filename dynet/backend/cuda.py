@@ -54,8 +54,17 @@ def synchronize(device=None):
     if device is None:
         _cupy.cuda.Device().synchronize()
     else:
-        index = device if isinstance(device, int) else (device.index or 0)
-        _cupy.cuda.Device(index).synchronize()
+        _cupy.cuda.Device(device_index(device)).synchronize()
+
+
+def device_index(device):
+    """The CUDA index named by None, an int, a 'cuda[:N]' string or a Device (None: 0)."""
+    if device is None or isinstance(device, int):
+        return device or 0
+    if isinstance(device, str):
+        from .device import Device  # device.py imports this module
+        device = Device(device)
+    return getattr(device, "index", None) or 0
 
 
 def require(index=0):

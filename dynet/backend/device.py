@@ -128,7 +128,9 @@ def move(array, device):
 def device_context(device):
     """A context manager that makes `device` current for CuPy allocations."""
     if device.type == "cuda":
-        return cuda.cupy_module().cuda.Device(device.index or 0)
+        # a clear RuntimeError (not AttributeError on None) when CuPy or the GPU is missing
+        cuda.require(device.index or 0)
+        return cuda.cupy_module().cuda.Device(device.index)  # None: the current device
     return _NULL_CONTEXT
 
 

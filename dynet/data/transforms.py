@@ -112,11 +112,13 @@ class Normalize:
             raise ValueError("Expected tensor to be a tensor image of size (..., C, H, W). "
                              f"Got tensor.size() = {tuple(raw.shape)}")
         xp = xp_of(raw)
-        mean = xp.asarray(self.mean, dtype=raw.dtype)
-        std = xp.asarray(self.std, dtype=raw.dtype)
-        if bool((std == 0).any()):
+        # the zero check runs on the host copy: on a GPU batch it would sync every batch
+        std_host = np.asarray(self.std, dtype=raw.dtype)
+        if (std_host == 0).any():
             raise ValueError(f"std evaluated to zero after conversion to {tensor.dtype}, "
                              "leading to division by zero.")
+        mean = xp.asarray(self.mean, dtype=raw.dtype)
+        std = xp.asarray(std_host)
         if mean.ndim == 1:
             mean = mean.reshape(-1, 1, 1)
         if std.ndim == 1:

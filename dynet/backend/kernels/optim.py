@@ -197,8 +197,9 @@ def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps
 
 def _adam_cuda(p, g, m, v, vmax, w, beta2, eps, weight_decay, decay, step_size, bc2_sqrt,
                amsgrad, maximize):
-    name = "adam_a{}x{}w{}d{}".format(*map(_flag, (amsgrad, maximize, weight_decay != 0,
-                                                   decay != 1.0)))
+    # every flag compiled into the body (small_w included) must be part of the cache key
+    name = "adam_a{}x{}w{}d{}s{}".format(*map(_flag, (amsgrad, maximize, weight_decay != 0,
+                                                      decay != 1.0, abs(w) < 0.5)))
     body = ["T d = " + ("-g" if maximize else "g") + ";",
             "const bool small_w = {};".format("true" if abs(w) < 0.5 else "false")]
     if decay != 1.0:
@@ -267,8 +268,8 @@ def _rmsprop_cuda(p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum, cen
                   maximize):
     use_momentum = momentum > 0
     w = 1.0 - alpha
-    name = "rmsprop_c{}m{}x{}w{}".format(*map(_flag, (centered, use_momentum, maximize,
-                                                      weight_decay != 0)))
+    name = "rmsprop_c{}m{}x{}w{}s{}".format(*map(_flag, (centered, use_momentum, maximize,
+                                                         weight_decay != 0, abs(w) < 0.5)))
     body = ["T d = " + ("-g" if maximize else "g") + ";",
             "const bool small_w = {};".format("true" if abs(w) < 0.5 else "false")]
     if weight_decay != 0:

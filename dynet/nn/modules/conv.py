@@ -1,12 +1,10 @@
 """Conv1d and Conv2d, with PyTorch's arguments, initialisation and repr."""
-import math
 
 from ... import creation
 from .. import functional as F
-from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .utils import _pair, _reverse_repeat_tuple, _single
+from .utils import _pair, _reverse_repeat_tuple, _single, reset_weight_and_bias
 
 __all__ = ["Conv1d", "Conv2d"]
 
@@ -68,12 +66,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self):
         """PyTorch's init: kaiming_uniform_(a=sqrt(5)) weight, U(+-1/sqrt(fan_in)) bias."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self.weight, self.bias)
 
     def _conv_forward(self, input, weight, bias):  # noqa: A002
         conv = self._conv

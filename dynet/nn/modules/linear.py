@@ -6,6 +6,7 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
+from .utils import reset_weight_and_bias
 
 __all__ = ["Identity", "Linear", "Bilinear"]
 
@@ -37,12 +38,7 @@ class Linear(Module):
 
     def reset_parameters(self):
         """PyTorch's init: kaiming_uniform_(a=sqrt(5)) weight, U(+-1/sqrt(fan_in)) bias."""
-        # a=sqrt(5) makes the weight bound 1/sqrt(fan_in) too (pytorch/pytorch#57109)
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, input):  # noqa: A002
         return F.linear(input, self.weight, self.bias)

@@ -532,10 +532,15 @@ class Tensor:
         return self._inplace(lambda s, v: F.masked_fill(s, mask, v), value)
 
     def copy_(self, src, non_blocking=False):
-        src = src.to(self.device) if isinstance(src, Tensor) else src
-        return self._inplace(lambda s, o: F.clone(F.expand(o.to(s.dtype), *s.shape))
-                             if builtins.isinstance(o, Tensor) and o.requires_grad
-                             else F.copy_into(s, o), src)
+        """Copies `src` (broadcast, cast and moved to this tensor's device) into self."""
+        if isinstance(src, Tensor):
+            src = src.to(self.device)
+
+        def compute(s, o):
+            if isinstance(o, Tensor) and o.requires_grad:
+                return F.clone(F.expand(o.to(s.dtype), *s.shape))  # gradient flows to src
+            return F.copy_into(s, o)
+        return self._inplace(compute, src)
 
     def zero_(self):
         return self.fill_(0)
@@ -585,7 +590,10 @@ class Tensor:
         return self._inplace_view(F.unsqueeze(self, dim))
 
     def _inplace_view(self, out):
-        self._rebind(out) if out.grad_fn is not None else setattr(self, "_data", out._data)
+        if out.grad_fn is not None:
+            self._rebind(out)
+        else:
+            self._data = out._data
         return self
 
     # ------------------------------------------------------------ new_* factories
@@ -628,9 +636,6 @@ class Tensor:
 
     def expand(self, *sizes):
         return F.expand(self, *sizes)
-
-    def size_as_list(self):
-        return list(self._data.shape)
 
 
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",

@@ -8,7 +8,7 @@ synchronize = _cuda.synchronize
 
 
 def current_device():
-    """Index of the current CUDA device (RuntimeError when CUDA is not usable)."""
+    """Index of the current CUDA device (0 when CUDA is not usable; never raises)."""
     return _cuda.current_device()
 
 

@@ -42,8 +42,13 @@ def device_count():
 
 
 def current_device():
-    """Index of the current CUDA device; raises RuntimeError when CUDA is not usable."""
-    require()
+    """Index of the current CUDA device; 0 when CUDA is not usable.
+
+    The issue's contract is that the dynet.cuda queries never raise on a machine without a
+    GPU; anything that then really allocates on 'cuda:0' raises require()'s clear error.
+    """
+    if not is_available():
+        return 0
     return int(_cupy.cuda.runtime.getDevice())
 
 

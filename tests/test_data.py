@@ -746,3 +746,34 @@ def test_fast_path_on_device(device):
     cx, cy = MNISTSample(train=False).as_tensors()
     np.testing.assert_allclose(x.cpu().numpy(), as_np(cx), rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(y.cpu().numpy(), as_np(cy))
+
+
+def test_weighted_random_sampler_follows_the_weights():
+    from dynet.data import WeightedRandomSampler
+    gen = dynet.Generator().manual_seed(0)
+    sampler = WeightedRandomSampler([1.0, 0.0, 3.0], 4000, generator=gen)
+    draws = np.array(list(sampler))
+    assert len(sampler) == 4000 and len(draws) == 4000
+    assert not (draws == 1).any()  # zero weight is never drawn
+    assert abs((draws == 2).mean() - 0.75) < 0.03
+    again = list(WeightedRandomSampler([1.0, 0.0, 3.0], 4000,
+                                       generator=dynet.Generator().manual_seed(0)))
+    assert again == draws.tolist()
+
+
+def test_weighted_random_sampler_without_replacement_and_errors():
+    from dynet.data import DataLoader, TensorDataset, WeightedRandomSampler
+    s = WeightedRandomSampler(dynet.tensor([1.0, 2.0, 3.0, 4.0]), 4, replacement=False)
+    assert sorted(s) == [0, 1, 2, 3]
+    with pytest.raises(RuntimeError):
+        WeightedRandomSampler([1.0, 0.0], 2, replacement=False)
+    with pytest.raises(ValueError, match="num_samples"):
+        WeightedRandomSampler([1.0], 0)
+    with pytest.raises(ValueError, match="replacement"):
+        WeightedRandomSampler([1.0], 1, replacement=1)
+    # the DataLoader's batch fast path takes the same draws as iterating the sampler
+    ds = TensorDataset(dynet.arange(4))
+    loader = DataLoader(ds, batch_size=2, sampler=WeightedRandomSampler(
+        [0.0, 1.0, 0.0, 1.0], 6, generator=dynet.Generator().manual_seed(1)))
+    seen = [int(v) for (batch,) in loader for v in batch]
+    assert len(seen) == 6 and set(seen) <= {1, 3}

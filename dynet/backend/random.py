@@ -54,6 +54,12 @@ class RandomStream:
         with device_context(self.device):
             return self._rng.permutation(n).astype(np.int64, copy=False)
 
+    def choice(self, n, size, p=None, replace=True):
+        """`size` int64 draws from range(n) with probabilities `p` (a host array)."""
+        with device_context(self.device):
+            return self._rng.choice(n, size=size, replace=replace, p=p).astype(
+                np.int64, copy=False)
+
     def get_state(self):
         if self.device.type == "cpu":
             return self._rng.bit_generator.state

@@ -111,6 +111,46 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
+class WeightedRandomSampler(Sampler):
+    """Draws `num_samples` indices with probabilities proportional to `weights` (with
+    replacement by default), as torch.utils.data.WeightedRandomSampler."""
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or \
+                num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got "
+                             f"replacement={replacement}")
+        w = np.asarray(weights.tolist() if hasattr(weights, "tolist") else weights,
+                       dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape "
+                             f"{tuple(w.shape)}")
+        if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
+            raise RuntimeError("invalid multinomial distribution (weights must be finite, "
+                               "non-negative and not all zero)")
+        if not replacement and num_samples > np.count_nonzero(w):
+            raise RuntimeError(f"cannot sample n_sample={num_samples} > prob_dist.size(-1)="
+                               f"{np.count_nonzero(w)} samples without replacement")
+        self.weights = w
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def _index_array(self):
+        stream = _cpu_stream(self.generator, "WeightedRandomSampler")
+        return stream.choice(len(self.weights), self.num_samples, p=self.weights /
+                             self.weights.sum(), replace=self.replacement)
+
+    def __iter__(self):
+        return iter(self._index_array().tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+
 class BatchSampler(Sampler):
     """Groups the indices of `sampler` into lists of `batch_size` (the last one shorter
     unless `drop_last`)."""
@@ -161,4 +201,5 @@ class BatchSampler(Sampler):
 
 def _has_index_array(sampler):
     # Exact types only: a subclass that overrides __iter__ would disagree with _index_array.
-    return type(sampler) in (SequentialSampler, RandomSampler, SubsetRandomSampler)
+    return type(sampler) in (SequentialSampler, RandomSampler, SubsetRandomSampler,
+                             WeightedRandomSampler)

@@ -142,3 +142,11 @@ def test_manual_seed_reproducible_on_device(device):
                                          (dynet.device("cuda", 3), 3)])
 def test_cuda_device_index_accepts_torch_device_specs(spec, index):
     assert backend_cuda.device_index(spec) == index
+
+
+def test_backends_flags_that_pytorch_scripts_query():
+    assert dynet.backends.mps.is_available() is False
+    assert dynet.backends.cudnn.is_available() is False
+    dynet.backends.cudnn.benchmark = True  # accepted, as scripts set it; no cuDNN behind it
+    dynet.backends.cudnn.deterministic = True
+    assert dynet.backends.cuda.is_built() in (True, False)

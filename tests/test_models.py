@@ -116,3 +116,50 @@ def test_pytorch_example_net_matches_torch_in_eval_mode(digits):
         tp = dict(tnet.named_parameters())[name]
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-3, atol=1e-5,
                                    err_msg=name)
+
+
+def test_pytorch_mnist_example_loop_runs_unchanged():
+    """The train/test loop of PyTorch's MNIST example, with `torch` bound to dynet."""
+    import dynet as torch
+    from dynet.data import DataLoader, Subset
+    from dynet.data import transforms
+    from dynet.data.datasets import MNIST
+    from dynet.optim.lr_scheduler import StepLR
+
+    use_cuda = torch.cuda.is_available()
+    use_mps = torch.backends.mps.is_available()
+    device = torch.device("cuda" if use_cuda else "mps" if use_mps else "cpu")
+    torch.manual_seed(1)
+    transform = transforms.Compose([transforms.ToTensor(),
+                                    transforms.Normalize((0.1307,), (0.3081,))])
+    train = Subset(MNIST(train=True, transform=transform, sample=True), range(640))
+    test = Subset(MNIST(train=False, transform=transform, sample=True), range(500))
+    train_loader = DataLoader(train, batch_size=64, shuffle=True)
+    test_loader = DataLoader(test, batch_size=1000)
+    model = PyTorchExampleNet().to(device)
+    optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0)
+    scheduler = StepLR(optimizer, step_size=1, gamma=0.7)
+
+    for epoch in range(1, 3):
+        model.train()
+        for data, target in train_loader:
+            data, target = data.to(device), target.to(device)
+            optimizer.zero_grad()
+            output = model(data)
+            loss = F.nll_loss(output, target)
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        test_loss, correct = 0, 0
+        with torch.no_grad():
+            for data, target in test_loader:
+                data, target = data.to(device), target.to(device)
+                output = model(data)
+                test_loss += F.nll_loss(output, target, reduction="sum").item()
+                pred = output.argmax(dim=1, keepdim=True)
+                correct += pred.eq(target.view_as(pred)).sum().item()
+        scheduler.step()
+    assert scheduler.get_last_lr() == [pytest.approx(0.49)]
+    # 20 steps of this dropout-heavy net: torch itself ends near loss 1.3 / 65% (chance: 2.3)
+    assert test_loss / len(test_loader.dataset) < 2.0
+    assert correct / len(test_loader.dataset) > 0.4

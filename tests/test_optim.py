@@ -1,4 +1,5 @@
-"""dynet.optim: SGD, Adam, AdamW, RMSprop and Adagrad step for step against torch.optim."""
+"""dynet.optim: SGD, Adam, AdamW, RMSprop, Adagrad and Adadelta step for step against
+torch.optim."""
 import copy
 import warnings
 
@@ -34,6 +35,8 @@ CONFIGS = [
     ("Adagrad", dict(lr=0.1), dict(lr=0.05)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.1, weight_decay=0.1, initial_accumulator_value=0.5),
      dict(maximize=True)),
+    ("Adadelta", dict(), dict(lr=0.5, rho=0.8)),
+    ("Adadelta", dict(lr=0.7, weight_decay=0.1, eps=1e-4), dict(maximize=True)),
 ]
 IDS = [f"{name}-{i}" for i, (name, _, _) in enumerate(CONFIGS)]
 SHAPES = [(3, 4), (5,), ()]

@@ -327,6 +327,48 @@ def adagrad_update(p, g, state_sum, clr, weight_decay, eps, maximize):
 
 
 # ---------------------------------------------------------------------------------------
+# Adadelta
+
+@_on_param_device
+def adadelta_update(p, g, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
+    """One Adadelta step in place, in torch.optim.Adadelta's order of operations."""
+    if _fusable(p, g):
+        name = "adadelta_x{}w{}".format(_flag(maximize), _flag(weight_decay != 0))
+        body = ["T d = " + ("-g" if maximize else "g") + ";"]
+        if weight_decay != 0:
+            body.append("d = d + weight_decay * p;")
+        body += ["sq = sq * rho + d * d * (1 - rho);",
+                 "T delta = sqrt(acc + eps) / sqrt(sq + eps) * d;",
+                 "acc = acc * rho + delta * delta * (1 - rho);",
+                 "p = p + neg_lr * delta;"]
+        k = _kernel(name, "T g, T neg_lr, T rho, T eps, T weight_decay", "T p, T sq, T acc",
+                    "\n".join(body))
+        _launch(k, p, (-lr, rho, eps, weight_decay), (g, p, square_avg, acc_delta))
+        return p
+    xp = xp_of(p)
+    d, _ = _direction(xp, p, g, weight_decay, maximize)
+    tmp = xp.empty_like(p)
+    square_avg *= rho
+    xp.multiply(d, d, out=tmp)
+    tmp *= 1 - rho
+    square_avg += tmp
+    # out= everywhere: on 0-d parameters a plain `a + eps` would return a NumPy scalar
+    std = xp.add(square_avg, eps, out=xp.empty_like(p))
+    xp.sqrt(std, out=std)
+    delta = xp.add(acc_delta, eps, out=xp.empty_like(p))
+    xp.sqrt(delta, out=delta)
+    delta /= std
+    delta *= d
+    acc_delta *= rho
+    xp.multiply(delta, delta, out=tmp)
+    tmp *= 1 - rho
+    acc_delta += tmp
+    delta *= -lr
+    p += delta
+    return p
+
+
+# ---------------------------------------------------------------------------------------
 # State allocation
 
 def full_like(p, value=0.0):
@@ -338,4 +380,5 @@ def full_like(p, value=0.0):
         return xp.full_like(p, value)
 
 
-__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "full_like"]
+__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
+           "full_like"]

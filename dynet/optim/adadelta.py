@@ -1,0 +1,47 @@
+"""Adadelta (the optimizer of PyTorch's MNIST example)."""
+from ..backend.kernels import optim as K
+from ..tensor import Tensor
+from .optimizer import Optimizer, advance_step, new_step_counter
+
+
+class Adadelta(Optimizer):
+    """Adadelta, step for step as torch.optim.Adadelta."""
+
+    _param_shaped_state = ("square_avg", "acc_delta")
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
+                 capturable=False, maximize=False, differentiable=False):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if differentiable:
+            raise NotImplementedError("dynet optimizers do not support differentiable=True")
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """Performs one Adadelta step; returns the closure's loss if one is given."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
+            weight_decay, maximize = float(group["weight_decay"]), bool(group["maximize"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = new_step_counter()
+                    state["square_avg"] = Tensor._make(K.full_like(p._data), False)
+                    state["acc_delta"] = Tensor._make(K.full_like(p._data), False)
+                advance_step(state)
+                K.adadelta_update(p._data, p.grad._data, state["square_avg"]._data,
+                                  state["acc_delta"]._data, lr, rho, eps, weight_decay,
+                                  maximize)
+        return loss

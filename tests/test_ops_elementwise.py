@@ -405,3 +405,12 @@ def test_matmul_integer_and_float32(device):
 def test_matmul_shape_errors_name_both_shapes(fn, sa, sb, pattern, device):
     with pytest.raises(RuntimeError, match=pattern):
         fn(dynet.ones(*sa, device=device), dynet.ones(*sb, device=device))
+
+
+@pytest.mark.parametrize("fn", [lambda a, b: a @ b, lambda a, b: dynet.nn.functional.linear(
+    a, b.T)], ids=["matmul", "linear"])
+def test_matrix_products_refuse_mixed_dtypes_like_pytorch(fn, device):
+    a = dynet.ones(2, 3, dtype=dynet.float64, device=device)
+    b = dynet.ones(3, 4, device=device)
+    with pytest.raises(RuntimeError, match=r"same dtype.*float64 != dynet.float32"):
+        fn(a, b)

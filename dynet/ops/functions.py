@@ -549,7 +549,7 @@ def matmul(a, b):
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({ra} and {rb})")
         raise RuntimeError(f"matmul: shapes {tuple(sa)} and {tuple(sb)} cannot be multiplied "
                            f"(inner dimensions {k_a} and {k_b} differ)")
-    a, b = _promote_pair(a, b)
+    _same_dtype(a, b)
     try:
         return linalg.MatMul.apply(a, b)
     except ValueError:
@@ -589,7 +589,15 @@ def linear(x, weight, bias=None):
             rows *= s
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} "
                            f"and {weight.shape[1]}x{weight.shape[0]})")
+    _same_dtype(x, weight)
     return linalg.Linear.apply(x, weight, bias)
+
+
+def _same_dtype(a, b):
+    """Matrix products never promote, as in PyTorch: a silent float64 path would be slow."""
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype} != "
+                           f"{b.dtype} (shapes {tuple(a.shape)} and {tuple(b.shape)})")
 
 
 # ---------------------------------------------------------------- shapes

@@ -1,7 +1,7 @@
 """Adadelta (the optimizer of PyTorch's MNIST example)."""
 from ..backend.kernels import optim as K
 from ..tensor import Tensor
-from .optimizer import Optimizer, advance_step, new_step_counter
+from .optimizer import Optimizer, advance_step, check_hyperparameters, new_step_counter
 
 
 class Adadelta(Optimizer):
@@ -11,18 +11,9 @@ class Adadelta(Optimizer):
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if differentiable:
-            raise NotImplementedError("dynet optimizers do not support differentiable=True")
+        check_hyperparameters(lr, differentiable, eps=eps, weight_decay=weight_decay)
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
 

@@ -1,7 +1,7 @@
 """Adam (with AMSGrad, maximize and optional decoupled weight decay) and AdamW."""
 from ..backend.kernels import optim as K
 from ..tensor import Tensor
-from .optimizer import Optimizer, advance_step, new_step_counter
+from .optimizer import Optimizer, advance_step, check_hyperparameters, new_step_counter
 
 
 class Adam(Optimizer):
@@ -12,23 +12,14 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        check_hyperparameters(lr, differentiable, eps=eps, weight_decay=weight_decay)
         if not 0.0 <= betas[0] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
         if not 0.0 <= betas[1] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
                 or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
             raise ValueError("betas must be either both floats or both Tensors")
-        if differentiable:
-            raise NotImplementedError("dynet optimizers do not support differentiable=True")
         # foreach/fused/capturable are accepted for PyTorch compatibility: every dynet update
         # is one fused kernel per parameter
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,

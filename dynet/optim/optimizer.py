@@ -15,6 +15,23 @@ from ..backend import CPU, device_context, move
 from ..tensor import Tensor
 
 
+def check_hyperparameters(lr, differentiable=False, **non_negative):
+    """PyTorch's argument checks shared by every optimizer, with its messages.
+
+    `non_negative` names the other arguments that must be >= 0 (`eps` is reported as
+    "epsilon", as PyTorch does).
+    """
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    for name, value in non_negative.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {'epsilon' if name == 'eps' else name} value: {value}")
+    if differentiable:
+        raise NotImplementedError("dynet optimizers do not support differentiable=True")
+
+
 class _RequiredParameter:
     """Marks a hyperparameter that every param group must set."""
 

@@ -86,3 +86,16 @@ def require(index=0):
     if index >= device_count():
         raise RuntimeError(
             f"CUDA device cuda:{index} requested but only {device_count()} device(s) exist.")
+
+
+_elementwise_kernels = {}
+
+
+def elementwise_kernel(name, in_params, out_params, body):
+    """cupy.ElementwiseKernel `dynet_<name>`, built once per process on first use (nothing
+    touches CUDA at import; CuPy compiles and caches per device at the first launch)."""
+    k = _elementwise_kernels.get(name)
+    if k is None:
+        k = _cupy.ElementwiseKernel(in_params, out_params, body, "dynet_" + name)
+        _elementwise_kernels[name] = k
+    return k

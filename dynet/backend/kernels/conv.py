@@ -338,20 +338,10 @@ _COL2IM_SRC = r"""
 
 _GEOM = ("int32 N, int32 C, int32 H, int32 W, int32 kh, int32 kw, int32 sh, int32 sw, "
          "int32 ph, int32 pw, int32 dh, int32 dw, int32 Ho, int32 Wo")
-_cuda_kernels = {}
-
-
 def _cuda_kernel(name):
-    if name not in _cuda_kernels:
-        cp = cuda.cupy_module()
-        if name == "im2col":
-            k = cp.ElementwiseKernel("raw T x, " + _GEOM, "T col", _IM2COL_SRC,
-                                     "dynet_im2col")
-        else:
-            k = cp.ElementwiseKernel("raw T col, " + _GEOM, "T dx", _COL2IM_SRC,
-                                     "dynet_col2im")
-        _cuda_kernels[name] = k
-    return _cuda_kernels[name]
+    if name == "im2col":
+        return cuda.elementwise_kernel("im2col", "raw T x, " + _GEOM, "T col", _IM2COL_SRC)
+    return cuda.elementwise_kernel("col2im", "raw T col, " + _GEOM, "T dx", _COL2IM_SRC)
 
 
 def _geom_args(p, n):

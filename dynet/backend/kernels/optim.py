@@ -17,7 +17,6 @@ from .. import cuda
 from ..device import xp_of
 
 _FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-_kernels = {}
 
 
 def _fusable(p, g):
@@ -27,12 +26,7 @@ def _fusable(p, g):
 
 def _kernel(name, in_params, out_params, body):
     """The ElementwiseKernel `name`, compiled once per process (CuPy caches per device)."""
-    k = _kernels.get(name)
-    if k is None:
-        cp = cuda.cupy_module()
-        k = cp.ElementwiseKernel(in_params, out_params, body, "dynet_" + name)
-        _kernels[name] = k
-    return k
+    return cuda.elementwise_kernel(name, in_params, out_params, body)
 
 
 def _launch(kernel, p, scalars, arrays):

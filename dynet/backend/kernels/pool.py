@@ -239,20 +239,12 @@ _MAXPOOL_BWD_SRC = r"""
 
 _GEOM = ("int32 H, int32 W, int32 kh, int32 kw, int32 sh, int32 sw, int32 ph, int32 pw, "
          "int32 dh, int32 dw, int32 Ho, int32 Wo")
-_cuda_kernels = {}
-
-
 def _cuda_kernel(name):
-    if name not in _cuda_kernels:
-        cp = cuda.cupy_module()
-        if name == "fwd":
-            k = cp.ElementwiseKernel("raw T x, " + _GEOM, "T y, int64 idx",
-                                     _MAXPOOL_FWD_SRC, "dynet_maxpool2d_fwd")
-        else:
-            k = cp.ElementwiseKernel("raw T g, raw int64 idx, " + _GEOM, "T gx",
-                                     _MAXPOOL_BWD_SRC, "dynet_maxpool2d_bwd")
-        _cuda_kernels[name] = k
-    return _cuda_kernels[name]
+    if name == "fwd":
+        return cuda.elementwise_kernel("maxpool2d_fwd", "raw T x, " + _GEOM, "T y, int64 idx",
+                                       _MAXPOOL_FWD_SRC)
+    return cuda.elementwise_kernel("maxpool2d_bwd", "raw T g, raw int64 idx, " + _GEOM,
+                                   "T gx", _MAXPOOL_BWD_SRC)
 
 
 def _geom_args(p):

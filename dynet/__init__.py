@@ -3,6 +3,7 @@ from . import autograd, backend, dtypes
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
 from .backend import Device
+from .backend.parallel import get_num_threads, set_num_threads
 from .dtypes import (DType, bool, double, float, float16, float32, float64, get_default_dtype,
                      half, int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from .tensor import Size, Tensor

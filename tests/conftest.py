@@ -28,6 +28,27 @@ def _seed():
     yield
 
 
+@pytest.fixture
+def serial_cpu():
+    """dynet's CPU kernels on the calling thread only (dynet.set_num_threads(1))."""
+    prev = dynet.get_num_threads()
+    dynet.set_num_threads(1)
+    yield
+    dynet.set_num_threads(prev)
+
+
+@pytest.fixture
+def split_cpu(monkeypatch):
+    """Every CPU kernel that can split its work does, over 3 threads (an uneven split),
+    however small the arrays: the parallel code paths on test-sized inputs."""
+    from dynet.backend import parallel
+    monkeypatch.setattr(parallel, "MIN_WORK", 0)
+    prev = dynet.get_num_threads()
+    dynet.set_num_threads(3)
+    yield
+    dynet.set_num_threads(prev)
+
+
 def to_numpy(t):
     """Host copy of a tensor's data as float64-able NumPy (works for CPU and CUDA)."""
     return np.asarray(t.detach().cpu().numpy())

@@ -8,6 +8,12 @@ from dynet.ops import conv as C
 from dynet.ops import pool as P
 
 
+@pytest.fixture(autouse=True, params=["serial", "split"])
+def cpu_threads(request):
+    """Every test here runs with CPU kernels on one thread and split over three."""
+    request.getfixturevalue("serial_cpu" if request.param == "serial" else "split_cpu")
+    return request.param
+
 
 def to_numpy(t):
     """Host float64 copy of a tensor (CPU or CUDA)."""

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dynet.backend import Device
+from dynet.backend import Device, parallel
 from dynet.backend.kernels import conv as K
 from dynet.backend.kernels import pool as P
 
@@ -59,16 +59,23 @@ def test_layouts_agree(device, rng, case):
         np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
 
 
-def test_cpu_plan_choices():
+def test_cpu_plan_choices(serial_cpu):
     # measured choices (bench/NOTES.md): flat single group when dx is needed and stride 1
     p = K.ConvPlan((64, 6, 14, 14), (16, 6, 5, 5), 1, 0, 1, 1, need_x=True)
-    assert p.flat and p.npg == 64 and p.single_block
+    assert p.flat and p.npg == 64 and p.keep and p.blocks() == [(0, 64)]
     p = K.ConvPlan((64, 1, 28, 28), (6, 1, 5, 5), 1, 2, 1, 1, need_x=False)
     assert not p.flat and p.npg == 1
     p = K.ConvPlan((64, 6, 14, 14), (16, 6, 5, 5), 2, 0, 1, 1, need_x=True)
     assert not p.flat
     big = K.ConvPlan((256, 64, 32, 32), (64, 64, 3, 3), 1, 1, 1, 1, need_x=True)
-    assert not big.single_block and sum(b - a for a, b in big.blocks()) == 256
+    assert not big.keep and sum(b - a for a, b in big.blocks()) == 256
+
+
+def test_cpu_plan_splits_the_batch_per_thread(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_WORK", 0)
+    monkeypatch.setattr(parallel, "_num_threads", 3)
+    p = K.ConvPlan((64, 6, 14, 14), (16, 6, 5, 5), 1, 0, 1, 1, need_x=True)
+    assert p.keep and p.blocks() == [(0, 22), (22, 44), (44, 64)] and p.npg == 22
 
 
 def test_pool_out_size_matches_pytorch_rule():

@@ -1,6 +1,8 @@
 """Elementwise ops: arithmetic with broadcasting and the unary math functions."""
+import numpy as np
+
 from ..autograd.function import Function
-from ..backend import xp_of
+from ..backend import parallel, xp_of
 from ._util import unbroadcast
 
 
@@ -261,17 +263,27 @@ class Sigmoid(Function):
 class Relu(Function):
     @staticmethod
     def forward(ctx, a):
-        out = xp_of(a).maximum(a, 0)
+        xp = xp_of(a)
+        out = xp.empty(a.shape, a.dtype)
+        parallel.blockwise(lambda o, x: xp.maximum(x, 0, out=o), out, a)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        # a float mask then an in-place multiply: 1.0 vs 1.2 ms for grad * (out > 0) at
-        # (256, 6, 28, 28), whose bool operand makes NumPy run a casting multiply loop
-        mask = (ctx.saved_tensors[0] > 0).astype(grad.dtype)
-        mask *= grad
-        return mask
+        out = ctx.saved_tensors[0]
+        if xp_of(grad) is not np:
+            return (out > 0).astype(grad.dtype) * grad
+        res = np.empty(grad.shape, grad.dtype)
+
+        def block(r, o, g):
+            # a float mask then an in-place multiply: 1.0 vs 1.2 ms for g * (o > 0) at
+            # (256, 6, 28, 28), whose bool operand makes NumPy run a casting loop
+            np.greater(o, 0, out=r)
+            r *= g
+
+        parallel.blockwise(block, res, out, grad)
+        return res
 
 
 class Clamp(Function):

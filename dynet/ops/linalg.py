@@ -1,6 +1,6 @@
 """Matrix products: matmul (with NumPy's 1-D and batch broadcasting rules) and linear."""
 from ..autograd.function import Function
-from ..backend import xp_of
+from ..backend import parallel, xp_of
 from ._util import unbroadcast
 
 
@@ -8,7 +8,7 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a @ b
+        return parallel.matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -23,9 +23,11 @@ class MatMul(Function):
             g = g[..., None]
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = unbroadcast(g @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)
+            ga = parallel.matmul(g, b2.swapaxes(-1, -2))
+            ga = unbroadcast(ga, a2.shape).reshape(a.shape)
         if ctx.needs_input_grad[1]:
-            gb = unbroadcast(a2.swapaxes(-1, -2) @ g, b2.shape).reshape(b.shape)
+            gb = parallel.matmul(a2.swapaxes(-1, -2), g)
+            gb = unbroadcast(gb, b2.shape).reshape(b.shape)
         return ga, gb
 
 
@@ -35,7 +37,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b=None):
         ctx.save_for_backward(x, w)
-        out = x @ w.T
+        out = parallel.matmul(x, w.T)
         if b is not None:
             out += b
         return out
@@ -45,10 +47,10 @@ class Linear(Function):
         x, w = ctx.saved_tensors
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            gx = grad @ w
+            gx = parallel.matmul(grad, w)
         g2 = grad.reshape(-1, grad.shape[-1])
         if ctx.needs_input_grad[1]:
-            gw = g2.T @ x.reshape(-1, x.shape[-1])
+            gw = parallel.matmul(g2.T, x.reshape(-1, x.shape[-1]))
         if ctx.needs_input_grad[2]:
             gb = g2.sum(axis=0)
         return gx, gw, gb

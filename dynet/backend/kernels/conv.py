@@ -27,7 +27,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import cuda
+from .. import cuda, parallel
 from ..device import xp_of
 
 # Above this many bytes of columns for a whole batch, work in blocks of samples and
@@ -47,8 +47,8 @@ class ConvPlan:
     """Geometry of one conv2d call: output size, column layout and blocking."""
 
     __slots__ = ("N", "C", "H", "W", "O", "groups", "kh", "kw", "sh", "sw", "ph", "pw",
-                 "dh", "dw", "Ho", "Wo", "Hp", "Wp", "flat", "T", "npg", "block", "gpu",
-                 "fold")
+                 "dh", "dw", "Ho", "Wo", "Hp", "Wp", "flat", "T", "npg", "block", "keep",
+                 "gpu", "fold")
 
     def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, gpu=False,
                  need_x=True, itemsize=4, layout=None, bias=False):
@@ -71,6 +71,11 @@ class ConvPlan:
         per_sample = (self.C * self.kh * self.kw + 1) * self.T * itemsize
         limit = COLS_BLOCK_BYTES_CUDA if gpu else COLS_BLOCK_BYTES
         self.block = max(1, min(self.N, limit // max(per_sample, 1)))
+        # the columns of the whole batch fit: forward keeps them for the weight gradient
+        self.keep = self.block >= self.N
+        if not gpu:  # one block of samples per CPU thread (backend.parallel)
+            chunks = parallel.ranges(self.N, self.N * per_sample // itemsize)
+            self.block = max(1, min(self.block, chunks[0][1]))
         # One sample per group when a sample has enough output positions for an efficient
         # GEMM of its own: the GEMM then writes y's layout directly (no copy out) and
         # OpenBLAS avoids 50k-column skinny products, which it runs 2-3x below its
@@ -94,10 +99,6 @@ class ConvPlan:
     def rows(self):
         """Rows of the column matrix: K, plus the ones row of a folded bias."""
         return self.K + 1 if self.fold else self.K
-
-    @property
-    def single_block(self):
-        return self.block >= self.N
 
     def blocks(self):
         """(start, stop) sample ranges; the last may be shorter than `block`."""
@@ -394,9 +395,10 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, need
                    layout=None):
     """y = conv2d(x, w) + b on raw arrays; returns (y, plan, cols or None).
 
-    The columns come back so backward can reuse them (weight gradient) when they are small
-    enough to keep; None means backward recomputes them block by block. `need_x=False`
-    promises that backward will not ask for the input gradient.
+    The columns (a list, one entry per block of samples) come back so backward can reuse
+    them for the weight gradient when they are small enough to keep; None means backward
+    recomputes them block by block. Blocks run on the CPU threads of backend.parallel.
+    `need_x=False` promises that backward will not ask for the input gradient.
     """
     xp = xp_of(x)
     p = ConvPlan(x.shape, w.shape, stride, padding, dilation, groups, gpu=xp is not np,
@@ -409,32 +411,33 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, need
         kg += 1
     add_bias = b is not None and not p.fold
     y = xp.empty((p.N, p.O, p.Ho, p.Wo), dtype=x.dtype)
-    keep = None
-    for start, stop in p.blocks():
+
+    def block(start, stop):
+        """Writes y[start:stop]; returns the block's columns."""
         n = stop - start
         if p.flat:
-            cols = _forward_flat_cpu(x[start:stop], w, b, p, y[start:stop])
+            return _forward_flat_cpu(x[start:stop], w, b, p, y[start:stop])
+        G, npg = p.groups_of(n)
+        cols = im2col(x[start:stop], p)
+        cols4 = cols.reshape(G, groups, kg, npg * p.T)
+        if npg == 1:
+            # one sample per group: the GEMM already writes y's layout, so no copy
+            xp.matmul(wmat, cols4, out=y[start:stop].reshape(G, groups, og, p.T))
+            if add_bias:
+                y[start:stop] += b.reshape(p.O, 1, 1)
         else:
-            G, npg = p.groups_of(n)
-            cols = im2col(x[start:stop], p)
-            cols4 = cols.reshape(G, groups, kg, npg * p.T)
-            if npg == 1:
-                # one sample per group: the GEMM already writes y's layout, so no copy
-                xp.matmul(wmat, cols4, out=y[start:stop].reshape(G, groups, og, p.T))
-                if add_bias:
-                    y[start:stop] += b.reshape(p.O, 1, 1)
+            out = xp.matmul(wmat, cols4).reshape(G, p.O, npg, p.Ho, p.Wo)
+            dst = y[start:stop].reshape(G, npg, p.O, p.Ho, p.Wo)
+            src = out.transpose(0, 2, 1, 3, 4)
+            if add_bias:
+                # the bias add rides on the copy out of the GEMM layout
+                xp.add(src, b.reshape(p.O, 1, 1), out=dst)
             else:
-                out = xp.matmul(wmat, cols4).reshape(G, p.O, npg, p.Ho, p.Wo)
-                dst = y[start:stop].reshape(G, npg, p.O, p.Ho, p.Wo)
-                src = out.transpose(0, 2, 1, 3, 4)
-                if add_bias:
-                    # the bias add rides on the copy out of the GEMM layout
-                    xp.add(src, b.reshape(p.O, 1, 1), out=dst)
-                else:
-                    dst[...] = src
-        if p.single_block:
-            keep = cols
-    return y, p, keep
+                dst[...] = src
+        return cols
+
+    cols = parallel.run(block, p.blocks())
+    return y, p, cols if p.keep else None
 
 
 def conv2d_backward(grad, x, w, plan, cols=None, need_x=True, need_w=True, need_b=False):
@@ -444,21 +447,24 @@ def conv2d_backward(grad, x, w, plan, cols=None, need_x=True, need_w=True, need_
     p = plan
     groups = p.groups
     og, kg = p.O // groups, p.K // groups
+    blocks = p.blocks()
     dx = xp.empty((p.N, p.C, p.H, p.W), dtype=grad.dtype) \
-        if need_x and (not p.single_block or p.N == 0) else None
+        if need_x and len(blocks) != 1 else None
     # a folded bias gets db from the weight-gradient GEMM (the ones row of the columns)
     from_gemm = p.fold and need_w
     db = grad.sum(axis=(0, 2, 3)) if need_b and not from_gemm else None
     if not (need_x or need_w):
         return dx, None, db
-    dwb = None  # weight-gradient blocks summed over sample blocks
-    for start, stop in p.blocks():
+
+    def block(index, start, stop):
+        """(input gradient of the block, its weight-gradient GEMM result); the input
+        gradient is written into dx when there are several blocks."""
         n = stop - start
         G, npg = p.groups_of(n)
         g = grad[start:stop]
         c = None
         if need_w:
-            c = cols if cols is not None and p.single_block else \
+            c = cols[index] if cols is not None else \
                 (_rowcols_cpu(x[start:stop], p) if p.flat else im2col(x[start:stop], p))
         if p.flat:
             part_x, part_w = _backward_flat_cpu(g, w, p, c, n, need_x, need_w,
@@ -480,17 +486,20 @@ def conv2d_backward(grad, x, w, plan, cols=None, need_x=True, need_w=True, need_
                 wt = w.reshape(groups, og, kg).transpose(0, 2, 1)
                 dcols = xp.matmul(wt, gcols).reshape(G, p.K, npg * p.T)
                 part_x = col2im(dcols, p, n, grad.dtype)
-        if need_w:
-            dwb = part_w if dwb is None else dwb + part_w
-        if need_x:
-            if p.single_block:
-                # contiguous: consumers such as max-pool backward run 2x slower on a
-                # strided view (0.7 vs 0.3 ms at LeNet size); the copy costs 0.015 ms
-                dx = xp.ascontiguousarray(part_x)
-            else:
-                dx[start:stop] = part_x
+        if need_x and dx is not None:
+            dx[start:stop] = part_x
+        return part_x, part_w
+
+    parts = parallel.run(block, [(i, start, stop) for i, (start, stop) in enumerate(blocks)])
+    if need_x and dx is None:
+        # contiguous: consumers such as max-pool backward run 2x slower on a strided
+        # view (0.7 vs 0.3 ms at LeNet size); the copy costs 0.015 ms
+        dx = xp.ascontiguousarray(parts[0][0])
     dw = None
     if need_w:
+        dwb = None  # weight-gradient blocks summed over sample blocks
+        for _, part_w in parts:
+            dwb = part_w if dwb is None else dwb + part_w
         dw, db_gemm = _weight_grad(dwb, p, xp, grad.dtype)
         if need_b and from_gemm:
             db = db_gemm

@@ -14,7 +14,7 @@ both devices (CuPy slicing and `+=` are single kernels there).
 """
 import numpy as np
 
-from .. import cuda
+from .. import cuda, parallel
 from ..device import xp_of
 
 
@@ -78,7 +78,7 @@ def _padded(x, p, fill):
     if p.direct:
         return x
     xp = xp_of(x)
-    buf = xp.full((p.N, p.C, p.Hb, p.Wb), fill, dtype=x.dtype)
+    buf = xp.full(x.shape[:2] + (p.Hb, p.Wb), fill, dtype=x.dtype)
     buf[:, :, p.ph:p.ph + p.H, p.pw:p.pw + p.W] = x
     return buf
 
@@ -99,13 +99,25 @@ def max_pool2d_forward(x, kernel, stride, padding=0, dilation=1, ceil_mode=False
     if xp_of(x) is not np:
         y, arg = _max_forward_cuda(x, p)
         return y, arg, p
+    y = np.empty((p.N, p.C, p.Ho, p.Wo), dtype=x.dtype)
+    arg = np.empty(y.shape, np.uint8 if p.kh * p.kw <= 256 else np.int32)
+
+    def block(start, stop):
+        _max_forward_cpu(x[start:stop], p, y[start:stop], arg[start:stop])
+
+    parallel.run(block, parallel.ranges(p.N, x.size))
+    return y, arg, p
+
+
+def _max_forward_cpu(x, p, y, arg):
+    """Writes the maxima of x's windows into y and their offsets into arg."""
     buf = _padded(x, p, -np.inf)
     # A max over a rectangle is separable: first over the kw columns of each window row
     # (long, coalesced loops on (N, C, rows, Wo)), then over its kh rows. Halves the work
     # of a direct kh*kw loop for 2x2 windows. The argmax is tracked arithmetically because
     # masked writes (copyto/where) cost ~10x plain ufuncs in NumPy; strict > keeps the
     # first maximum in window order (PyTorch's tie rule: first row, then first column).
-    itype = np.uint8 if p.kh * p.kw <= 256 else np.int32
+    itype = arg.dtype.type
     wspan = p.sw * (p.Wo - 1) + 1
     m, am = buf[..., 0:wspan:p.sw], None
     for j in range(1, p.kw):
@@ -127,8 +139,11 @@ def max_pool2d_forward(x, kernel, stride, padding=0, dilation=1, ceil_mode=False
         else:
             np.maximum(am, better * itype(j), out=am)
     hspan = p.sh * (p.Ho - 1) + 1
-    y = m[:, :, 0:hspan:p.sh].copy()
-    arg = np.zeros(y.shape, itype) if am is None else am[:, :, 0:hspan:p.sh].copy()
+    y[...] = m[:, :, 0:hspan:p.sh]
+    if am is None:
+        arg[...] = 0
+    else:
+        arg[...] = am[:, :, 0:hspan:p.sh]
     for i in range(1, p.kh):
         rows = slice(i * p.dh, i * p.dh + hspan, p.sh)
         r = m[:, :, rows]
@@ -140,8 +155,7 @@ def max_pool2d_forward(x, kernel, stride, padding=0, dilation=1, ceil_mode=False
         cand *= better
         arg += cand
     if np.isnan(y).any():
-        arg = _nan_argmax(buf, p, p.offsets(), arg)
-    return y, arg, p
+        arg[...] = _nan_argmax(buf, p, p.offsets(), arg)
 
 
 def _nan_argmax(buf, p, offsets, arg):
@@ -163,10 +177,22 @@ def max_pool2d_backward(grad, arg, p):
     if xp is not np:
         return _max_backward_cuda(grad, arg, p)
     shape = (p.N, p.C, p.H, p.W) if p.direct else (p.N, p.C, p.Hb, p.Wb)
+    gx = np.empty(shape, dtype=grad.dtype)
+
+    def block(start, stop):
+        _max_backward_cpu(grad[start:stop], arg[start:stop], p, gx[start:stop])
+
+    parallel.run(block, parallel.ranges(p.N, gx.size))
+    return _unpad(gx, p)
+
+
+def _max_backward_cpu(grad, arg, p, gx):
+    """Writes the input gradient of max pooling into gx (padded when windows leave x)."""
     # windows that tile the input exactly write every element once: no zero fill needed
     tiles = p.direct and p.disjoint and p.Ho * p.sh == p.H and p.Wo * p.sw == p.W \
         and p.sh == p.dh * (p.kh - 1) + 1 and p.sw == p.dw * (p.kw - 1) + 1
-    gx = (np.empty if tiles else np.zeros)(shape, dtype=grad.dtype)
+    if not tiles:
+        gx[...] = 0
     hit = np.empty(arg.shape, dtype=bool)
     for k, (i, j) in enumerate(p.offsets()):
         np.equal(arg, k, out=hit)
@@ -175,7 +201,6 @@ def max_pool2d_backward(grad, arg, p):
             np.multiply(grad, hit, out=dst)
         else:
             dst += grad * hit
-    return _unpad(gx, p)
 
 
 def max_pool2d_indices(arg, p):

@@ -1,0 +1,288 @@
+"""Intra-op parallelism for CPU kernels: one small pool of persistent threads.
+
+NumPy releases the GIL inside its loops and BLAS calls, so Python threads can work on two
+halves of a batch at the same time, as PyTorch's OpenMP threads do (`torch.set_num_threads`
+is the model for `set_num_threads` here). Kernels hand `run(body, ranges)` a list of index
+ranges; the calling thread and the workers take ranges from a shared counter until none is
+left, so a worker that wakes late simply takes fewer.
+
+Two rules make this pay on a small machine (measured in bench/NOTES.md):
+- One pool owns the cores. NumPy's OpenBLAS keeps its own threads spinning for ~0.1 s after
+  every multi-threaded GEMM, and they then compete with ours, so inside a parallel region
+  BLAS is set to one thread (each of our threads runs its own GEMM) and the previous
+  setting is restored afterwards. Where NumPy's BLAS cannot be found (not OpenBLAS, not
+  Linux) the default is one thread, which is exactly the serial code path.
+- Waking a sleeping thread costs ~0.1 ms on a VM, so kernels split only work that takes a
+  millisecond or more (`ranges` returns one range below `MIN_WORK`).
+
+A region started while another runs (a kernel called from a worker, or from a second user
+thread) simply runs its ranges serially on the calling thread.
+"""
+import ctypes
+import itertools
+import math
+import os
+import threading
+
+import numpy as np
+
+# Below about this many elements of work a region is not worth the wake-up of a thread
+# (LeNet's smaller layers at batch 64 stay serial; see bench/NOTES.md).
+MIN_WORK = 1 << 17
+# multiply-adds of a single-threaded GEMM that take about as long as one elementwise
+# element (~30 GFLOP/s-equivalent against ~1 ns per element)
+_GEMM_FLOPS_PER_ELEMENT = 32
+
+
+def _env_threads():
+    """DYNET_NUM_THREADS, else OMP_NUM_THREADS (as PyTorch reads it), else None."""
+    for name in ("DYNET_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                return max(1, int(value.split(",")[0]))
+            except ValueError:
+                raise ValueError(f"{name}={value!r} is not a positive integer") from None
+    return None
+
+
+def _usable_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class _Blas:
+    """Get/set the thread count of the OpenBLAS that NumPy loaded, found by its path in
+    /proc/self/maps (NumPy's wheels bundle it as libscipy_openblas64_ or libopenblas*)."""
+
+    _SUFFIXES = ("scipy_openblas_{}64_", "scipy_openblas_{}_64_", "openblas_{}64_",
+                 "openblas_{}")
+
+    def __init__(self):
+        self.get = self.set = None
+        for path in self._loaded_openblas():
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for pattern in self._SUFFIXES:
+                getter = getattr(lib, pattern.format("get_num_threads"), None)
+                setter = getattr(lib, pattern.format("set_num_threads"), None)
+                if getter is not None and setter is not None:
+                    getter.restype, getter.argtypes = ctypes.c_int, []
+                    setter.restype, setter.argtypes = None, [ctypes.c_int]
+                    self.get, self.set = getter, setter
+                    return
+
+    @staticmethod
+    def _loaded_openblas():
+        import numpy as np
+        try:
+            with open("/proc/self/maps") as f:
+                paths = {line.split(None, 5)[5].strip() for line in f
+                         if line.count(" ") >= 5 and "openblas" in line.rsplit("/", 1)[-1]}
+        except OSError:
+            return []
+        # NumPy's own copy first: another package (torch, scipy) may load a second one
+        home = os.path.dirname(os.path.dirname(np.__file__))
+        return sorted(paths, key=lambda p: not p.startswith(home))
+
+    @property
+    def controllable(self):
+        return self.set is not None
+
+
+_blas = None
+
+
+def _blas_control():
+    global _blas
+    if _blas is None:
+        _blas = _Blas()
+    return _blas
+
+
+class _Pool:
+    """`size - 1` daemon workers plus the calling thread; one region at a time."""
+
+    def __init__(self, size):
+        self.size = size
+        self._busy = threading.Lock()
+        self._job = None
+        self._workers = []
+        for i in range(size - 1):
+            go, done = threading.Lock(), threading.Lock()
+            go.acquire()
+            done.acquire()
+            t = threading.Thread(target=self._serve, args=(go, done),
+                                 name=f"dynet-intraop-{i}", daemon=True)
+            t.start()
+            self._workers.append((go, done))
+
+    def _serve(self, go, done):
+        _state.inside = True  # a region opened from a worker runs serially
+        while True:
+            go.acquire()
+            if self._job is None:  # close()
+                return
+            self._drain()
+            done.release()
+
+    def close(self):
+        """Ends the idle workers (called when the thread count changes)."""
+        with self._busy:
+            for go, _ in self._workers:
+                go.release()
+            self._workers = []
+
+    def _drain(self):
+        body, items, results, errors, counter = self._job
+        while True:
+            i = next(counter)  # itertools.count: atomic under the GIL
+            if i >= len(items):
+                return
+            try:
+                results[i] = body(*items[i])
+            except BaseException as e:  # re-raised in the calling thread
+                errors.append(e)
+
+    def run(self, body, items):
+        if getattr(_state, "inside", False) or not self._busy.acquire(blocking=False):
+            return [body(*item) for item in items]
+        try:
+            results, errors = [None] * len(items), []
+            self._job = (body, items, results, errors, itertools.count())
+            helpers = self._workers[:len(items) - 1]
+            with _serial_blas():
+                for go, _ in helpers:
+                    go.release()
+                _state.inside = True
+                try:
+                    self._drain()
+                finally:
+                    _state.inside = False
+                    for _, done in helpers:
+                        done.acquire()
+                    self._job = None
+        finally:
+            self._busy.release()
+        if errors:
+            raise errors[0]
+        return results
+
+
+_state = threading.local()
+_num_threads = None
+_pool = None
+
+
+def get_num_threads():
+    """Threads dynet uses for its CPU kernels (PyTorch's torch.get_num_threads)."""
+    global _num_threads
+    if _num_threads is None:
+        env = _env_threads()
+        if env is not None:
+            _num_threads = env
+        else:
+            _num_threads = _usable_cores() if _blas_control().controllable else 1
+    return _num_threads
+
+
+def set_num_threads(n):
+    """Sets the threads for dynet's CPU kernels; 1 runs every kernel on the calling thread."""
+    global _num_threads
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads expects a positive integer, got {n!r}")
+    _num_threads = n  # run() replaces a pool of another size on its next call
+
+
+def ranges(n, work):
+    """Splits range(n) into one (start, stop) per thread when `work` (elements touched)
+    is worth a parallel region, else returns [(0, n)]."""
+    parts = min(get_num_threads(), n)
+    if parts <= 1 or work < MIN_WORK:
+        return [(0, n)]
+    step, extra = divmod(n, parts)
+    bounds = [i * step + min(i, extra) for i in range(parts + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def run(body, items):
+    """[body(*item) for item in items], the items spread over the pool's threads; the
+    first exception raised by any call is re-raised here after all calls ended."""
+    global _pool
+    threads = get_num_threads()
+    if len(items) <= 1 or threads <= 1:
+        return [body(*item) for item in items]
+    if _pool is None or _pool.size != threads:
+        if _pool is not None:
+            _pool.close()
+        _pool = _Pool(threads)
+    return _pool.run(body, items)
+
+
+def matmul(a, b):
+    """a @ b (NumPy's matmul rules) on dynet's threads: BLAS runs single-threaded and a
+    large product is split by rows of `a` over the pool. CuPy arrays go straight to CuPy.
+
+    Every GEMM dynet issues goes through here or through a parallel region, so OpenBLAS's
+    own threads stay asleep instead of spinning against ours (bench/NOTES.md)."""
+    if not isinstance(a, np.ndarray) or get_num_threads() <= 1 \
+            or not _blas_control().controllable:
+        return a @ b
+    if a.ndim < 2 or b.ndim < 2:
+        with _serial_blas():
+            return a @ b
+    m, n = a.shape[-2], b.shape[-1]
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    spans = ranges(m, math.prod(batch) * m * n * a.shape[-1] // _GEMM_FLOPS_PER_ELEMENT)
+    if len(spans) == 1:
+        with _serial_blas():
+            return a @ b
+    out = np.empty(batch + (m, n), dtype=np.result_type(a, b))
+    run(lambda start, stop: np.matmul(a[..., start:stop, :], b,
+                                      out=out[..., start:stop, :]), spans)
+    return out
+
+
+class _serial_blas:
+    """BLAS on one thread inside the block (a no-op while a region already holds it)."""
+
+    def __enter__(self):
+        blas = _blas_control()
+        self.prev = blas.get() if blas.controllable else 1
+        if self.prev != 1:
+            blas.set(1)
+
+    def __exit__(self, *exc):
+        if self.prev != 1:
+            _blas_control().set(self.prev)
+
+
+def blockwise(body, out, *inputs):
+    """body(out, *inputs) for an elementwise body, run on flat blocks of the arrays when
+    they are large C-contiguous NumPy arrays of one shape, else in one call."""
+    arrays = (out,) + inputs
+    spans = [(0, out.size)]
+    if isinstance(out, np.ndarray) and all(
+            isinstance(a, np.ndarray) and a.shape == out.shape and a.flags.c_contiguous
+            for a in arrays):
+        spans = ranges(out.size, out.size)
+    if len(spans) == 1:
+        body(out, *inputs)
+        return
+    flats = [a.reshape(-1) for a in arrays]
+    run(lambda start, stop: body(*(f[start:stop] for f in flats)), spans)
+
+
+def _after_fork_in_child():
+    # threads do not survive fork(): the child builds a fresh pool when it needs one
+    global _pool, _state
+    _pool = None
+    _state = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

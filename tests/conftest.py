@@ -43,6 +43,8 @@ def split_cpu(monkeypatch):
     however small the arrays: the parallel code paths on test-sized inputs."""
     from dynet.backend import parallel
     monkeypatch.setattr(parallel, "MIN_WORK", 0)
+    monkeypatch.setattr(parallel, "MIN_SPLIT_GEMM", 0)
+    monkeypatch.setattr(parallel, "REGION_WINDOW", float("inf"))  # matmul splits too
     prev = dynet.get_num_threads()
     dynet.set_num_threads(3)
     yield

@@ -84,6 +84,22 @@ def test_blas_runs_single_threaded_inside_and_is_restored(split_cpu):
     assert blas.get() == before
 
 
+def test_matmul_splits_only_near_regions(split_cpu, monkeypatch):
+    a, b = np.ones((8, 3)), np.ones((3, 2))
+    calls = []
+    real_run = parallel.run
+    monkeypatch.setattr(parallel, "run", lambda *args: calls.append(1) or real_run(*args))
+    np.testing.assert_array_equal(parallel.matmul(a, b), np.full((8, 2), 3.0))
+    assert calls  # inside the window: split over the pool
+    monkeypatch.setattr(parallel, "REGION_WINDOW", 0.0)
+    calls.clear()
+    np.testing.assert_array_equal(parallel.matmul(a, b), np.full((8, 2), 3.0))
+    assert not calls  # no recent region: OpenBLAS threads the product itself
+    before = parallel._last_region
+    real_run(lambda i: i, [(0,), (1,)])
+    assert parallel._last_region > before
+
+
 def test_set_num_threads_checks_and_env(monkeypatch):
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="positive integer"):
@@ -130,6 +146,10 @@ MATMUL_SHAPES = [((7, 5), (5, 3)), ((2, 7, 5), (5, 4)), ((3, 1, 6, 5), (2, 5, 3)
     (lambda x: dynet.relu(x), [(4, 3, 5, 5)]),
     (lambda x: nn.functional.max_pool2d(x, 2), [(5, 3, 8, 8)]),
     (lambda x, w, b: nn.functional.linear(x, w, b), [(9, 6), (4, 6), (4,)]),
+    (lambda a, b: a + b, [(6, 7), (6, 7)]),
+    (lambda a, b: a - b, [(6, 7), (6, 7)]),
+    (lambda a, b: a * b, [(6, 7), (6, 7)]),
+    (lambda a, b: a / b, [(6, 7), (6, 7)]),
 ] + [(dynet.matmul, list(s)) for s in MATMUL_SHAPES])
 def test_split_kernels_match_serial(request, rng, fn, shapes):
     inputs = _leaves(rng, *shapes)

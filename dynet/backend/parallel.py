@@ -23,15 +23,20 @@ import itertools
 import math
 import os
 import threading
+import time
 
 import numpy as np
 
 # Below about this many elements of work a region is not worth the wake-up of a thread
 # (LeNet's smaller layers at batch 64 stay serial; see bench/NOTES.md).
 MIN_WORK = 1 << 17
-# multiply-adds of a single-threaded GEMM that take about as long as one elementwise
-# element (~30 GFLOP/s-equivalent against ~1 ns per element)
-_GEMM_FLOPS_PER_ELEMENT = 32
+# Multiply-adds from which a product is split over the threads. Smaller GEMMs run on one
+# thread: two single-threaded halves of a 128x784x512 product took as long as the whole
+# on one thread (each packs all of the other operand, and a worker wakes ~0.1 ms late),
+# while 1024^3 halves in time (bench/NOTES.md).
+MIN_SPLIT_GEMM = 1 << 27
+# seconds after a parallel region during which dynet's GEMMs keep OpenBLAS single-threaded
+REGION_WINDOW = 0.5
 
 
 def _env_threads():
@@ -166,6 +171,7 @@ class _Pool:
                     for _, done in helpers:
                         done.acquire()
                     self._job = None
+                    _mark_region()
         finally:
             self._busy.release()
         if errors:
@@ -176,6 +182,12 @@ class _Pool:
 _state = threading.local()
 _num_threads = None
 _pool = None
+_last_region = float("-inf")  # time.monotonic() at the end of the last parallel region
+
+
+def _mark_region():
+    global _last_region
+    _last_region = time.monotonic()
 
 
 def get_num_threads():
@@ -224,20 +236,25 @@ def run(body, items):
 
 
 def matmul(a, b):
-    """a @ b (NumPy's matmul rules) on dynet's threads: BLAS runs single-threaded and a
-    large product is split by rows of `a` over the pool. CuPy arrays go straight to CuPy.
+    """a @ b (NumPy's matmul rules) for dynet's ops. CuPy arrays go straight to CuPy.
 
-    Every GEMM dynet issues goes through here or through a parallel region, so OpenBLAS's
-    own threads stay asleep instead of spinning against ours (bench/NOTES.md)."""
+    OpenBLAS's threads spin for ~0.1 s after each multi-threaded GEMM and would take a core
+    from the next parallel region (a LeNet step at batch 256: 34 ms instead of 20). So
+    while regions are running (within `REGION_WINDOW` seconds of the last one), BLAS runs
+    single-threaded and a large product is split by rows of `a` over the pool instead.
+    Otherwise, as in an MLP where no op is large enough for a region, OpenBLAS threads
+    the product itself: it beats two half-products on mid-sized GEMMs (bench/NOTES.md)."""
     if not isinstance(a, np.ndarray) or get_num_threads() <= 1 \
-            or not _blas_control().controllable:
+            or not _blas_control().controllable \
+            or time.monotonic() - _last_region > REGION_WINDOW:
         return a @ b
     if a.ndim < 2 or b.ndim < 2:
         with _serial_blas():
             return a @ b
     m, n = a.shape[-2], b.shape[-1]
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    spans = ranges(m, math.prod(batch) * m * n * a.shape[-1] // _GEMM_FLOPS_PER_ELEMENT)
+    macs = math.prod(batch) * m * n * a.shape[-1]
+    spans = ranges(m, MIN_WORK if macs >= MIN_SPLIT_GEMM else 0)
     if len(spans) == 1:
         with _serial_blas():
             return a @ b
@@ -259,6 +276,19 @@ class _serial_blas:
     def __exit__(self, *exc):
         if self.prev != 1:
             _blas_control().set(self.prev)
+
+
+def binary(ufunc, a, b):
+    """ufunc(a, b) split over the threads when a and b are large float NumPy arrays of one
+    shape and dtype; None otherwise, so the caller's plain expression handles the rest
+    (scalars, broadcasting, mixed dtypes, CuPy)."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.size < MIN_WORK \
+            or a.shape != b.shape or a.dtype != b.dtype or a.dtype.kind != "f" \
+            or get_num_threads() <= 1:
+        return None
+    out = np.empty(a.shape, a.dtype)
+    blockwise(lambda o, x, y: ufunc(x, y, out=o), out, a, b)
+    return out
 
 
 def blockwise(body, out, *inputs):

@@ -14,7 +14,8 @@ class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        return a + b
+        out = parallel.binary(np.add, a, b)
+        return a + b if out is None else out
 
     @staticmethod
     def backward(ctx, grad):
@@ -27,7 +28,8 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        return a - b
+        out = parallel.binary(np.subtract, a, b)
+        return a - b if out is None else out
 
     @staticmethod
     def backward(ctx, grad):
@@ -40,7 +42,8 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a * b
+        out = parallel.binary(np.multiply, a, b)
+        return a * b if out is None else out
 
     @staticmethod
     def backward(ctx, grad):
@@ -53,7 +56,8 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a / b
+        out = parallel.binary(np.divide, a, b)
+        return a / b if out is None else out
 
     @staticmethod
     def backward(ctx, grad):

@@ -89,6 +89,7 @@ def _machine_lines(data):
                                           f"driver {gpu['driver']}") if x) or "none used"
     blas = f" ({m['blas']})" if m.get("blas") else ""
     threads = f", {m['torch_threads']} threads" if m.get("torch_threads") else ""
+    dynet_threads = f", {m['dynet_threads']} threads" if m.get("dynet_threads") else ""
     git = m.get("git") or {}
     commit = (git.get("commit") or "unknown")[:12] + (" (uncommitted changes)"
                                                       if git.get("dirty") else "")
@@ -98,7 +99,8 @@ def _machine_lines(data):
         f"({m.get('usable_cores', '?')} usable); GPU: {gpu_text}",
         f"- Python {v.get('python', '?')}, NumPy {v.get('numpy', '?')}{blas}, "
         f"CuPy {v.get('cupy') or '-'}, torch {v.get('torch') or '-'}{threads}, "
-        f"PyDyNet {v.get('pydynet') or '-'}, dynet {v.get('dynet', '?')}; git {commit}",
+        f"PyDyNet {v.get('pydynet') or '-'}, dynet {v.get('dynet', '?')}{dynet_threads}; "
+        f"git {commit}",
         f"- Run: {'quick' if cfg['quick'] else 'full'}, up to {cfg['repeats']} repeats per "
         f"framework (at least {cfg['min_repeats']}, {cfg['budget_s']:g} s budget each), "
         f"{cfg['warmup']} warm-up call(s), each sample loops the call for at least "

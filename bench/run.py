@@ -179,11 +179,14 @@ def machine_info(devices, adapters):
             "matplotlib": _version("matplotlib"),
         },
         "thread_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                                                  "OPENBLAS_NUM_THREADS") if k in os.environ},
+                                                  "OPENBLAS_NUM_THREADS", "DYNET_NUM_THREADS")
+                       if k in os.environ},
         "git": _git(),
     }
     if "torch" in by_name:
         info["torch_threads"] = by_name["torch"].module.get_num_threads()
+    if "dynet" in by_name:
+        info["dynet_threads"] = by_name["dynet"].module.get_num_threads()
     return info
 
 

@@ -81,6 +81,16 @@ def _devices(data):
     return list(OrderedDict.fromkeys(e["device"] for e in data["workloads"]))
 
 
+def _pause_text(cfg):
+    """How each sample starts when frameworks alternate."""
+    if not cfg.get("cooldown_s"):
+        return ""
+    text = f", each sample after {cfg['cooldown_s']:g} s idle"
+    if cfg.get("rewarm_s"):
+        text += f" and {cfg['rewarm_s']:g} s of untimed calls"
+    return text
+
+
 def _machine_lines(data):
     m = data["machine"]
     v = m.get("versions", {})
@@ -105,7 +115,8 @@ def _machine_lines(data):
         f"framework (at least {cfg['min_repeats']}, {cfg['budget_s']:g} s budget each), "
         f"{cfg['warmup']} warm-up call(s), each sample loops the call for at least "
         f"{cfg['min_sample_s']:g} s; frameworks interleaved within every repeat "
-        f"({' -> '.join(cfg['frameworks'])}); {data.get('wall_s', 0):.0f} s in all",
+        f"({' -> '.join(cfg['frameworks'])}){_pause_text(cfg)}; "
+        f"{data.get('wall_s', 0):.0f} s in all",
     ]
     load = data.get("load_average") or {}
     if load.get("start") and load.get("end"):

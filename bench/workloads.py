@@ -409,6 +409,11 @@ class Settings:
     # framework timed inside that window ran up to 2x slower (measured: torch's LeNet conv1
     # 14.5 ms right after NumPy matmuls, 6.5 ms after 0.25 s idle).
     cooldown_s: float = 0.25
+    # ...after which each framework runs untimed calls for this long before the sample: on
+    # this VM the first steps after an idle pause run slow while the vCPUs spin back up
+    # (dynet's LeNet step at batch 256: 29-35 ms for two steps, then 23; 23 -> 20.7 ms when
+    # the pause is a busy-wait instead), and training runs steps back to back.
+    rewarm_s: float = 0.05
 
 
 QUICK = Settings(repeats=5, warmup=1, min_sample_s=0.05, budget_s=8.0, min_repeats=3)
@@ -435,6 +440,16 @@ class _Case:
             self.step()
         sync(self.device)
         return clock() - start
+
+    def rewarm(self, seconds, clock):
+        """Untimed calls for at least `seconds` (at least one call)."""
+        sync = self.adapter.synchronize
+        start = clock()
+        while True:
+            self.step()
+            sync(self.device)
+            if clock() - start >= seconds:
+                return
 
     def calibrate(self, settings, clock):
         """Warms up, then picks how many calls one sample loops over."""
@@ -489,9 +504,10 @@ def run_workload(workload, device, adapters, settings, clock):
             for name, case in list(cases.items()):
                 if case.spent > settings.budget_s and len(case.samples) >= settings.min_repeats:
                     continue
-                if len(cases) > 1:
-                    time.sleep(settings.cooldown_s)
                 try:
+                    if len(cases) > 1:
+                        time.sleep(settings.cooldown_s)
+                        case.rewarm(settings.rewarm_s, clock)
                     elapsed = case.timed(case.inner, clock)
                 except Exception as exc:
                     results[name] = _error(exc)

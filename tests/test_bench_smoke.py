@@ -84,11 +84,12 @@ def test_frameworks_interleave_within_each_repeat():
                        lambda ad, dev: (lambda: log.append(ad.name), None))
     adapters = [_Recorder("torch", log), _Recorder("dynet", log)]
     settings = wl.Settings(repeats=3, warmup=0, min_sample_s=0.0, budget_s=10.0,
-                           min_repeats=1, cooldown_s=0.0)
+                           min_repeats=1, cooldown_s=0.0, rewarm_s=0.0)
     out = wl.run_workload(work, "cpu", adapters, settings, clock=iter(range(10**6)).__next__)
     assert all(r["status"] == "ok" and r["repeats"] == 3 for r in out.values())
     timed = log[2:]  # after one calibration call each
-    assert timed == ["torch", "dynet"] * 3
+    # each sample: one untimed re-warm call (rewarm_s=0 still makes one), then the timed one
+    assert timed == ["torch", "torch", "dynet", "dynet"] * 3
 
 
 def test_tiny_workload_end_to_end(tmp_path):

@@ -6,14 +6,16 @@ is the model for `set_num_threads` here). Kernels hand `run(body, ranges)` a lis
 ranges; the calling thread and the workers take ranges from a shared counter until none is
 left, so a worker that wakes late simply takes fewer.
 
-Two rules make this pay on a small machine (measured in bench/NOTES.md):
+Three rules make this pay on a small machine (measured in bench/NOTES.md):
 - One pool owns the cores. NumPy's OpenBLAS keeps its own threads spinning for ~0.1 s after
   every multi-threaded GEMM, and they then compete with ours, so inside a parallel region
   BLAS is set to one thread (each of our threads runs its own GEMM) and the previous
-  setting is restored afterwards. Where NumPy's BLAS cannot be found (not OpenBLAS, not
+  setting is restored afterwards; dynet's other GEMMs stay single-threaded too while
+  regions are running (`matmul`). Where NumPy's BLAS cannot be found (not OpenBLAS, not
   Linux) the default is one thread, which is exactly the serial code path.
-- Waking a sleeping thread costs ~0.1 ms on a VM, so kernels split only work that takes a
-  millisecond or more (`ranges` returns one range below `MIN_WORK`).
+- Waking a sleeping thread costs ~0.1 ms on a VM, so kernels split only work of at least
+  `MIN_WORK` elements (`ranges` returns one range below it).
+- Mid-sized GEMMs are not split: OpenBLAS does them better, or one thread does.
 
 A region started while another runs (a kernel called from a worker, or from a second user
 thread) simply runs its ranges serially on the calling thread.
@@ -83,7 +85,6 @@ class _Blas:
 
     @staticmethod
     def _loaded_openblas():
-        import numpy as np
         try:
             with open("/proc/self/maps") as f:
                 paths = {line.split(None, 5)[5].strip() for line in f

@@ -181,6 +181,8 @@ def main(argv=None):
         device, message = resolve_device(args.device)
     except (RuntimeError, TypeError) as e:
         parser.error(f"--device {args.device}: {e}")
+    if device.type == "cpu":
+        message += f"; {dynet.get_num_threads()} CPU thread(s) (dynet.set_num_threads)"
     print(message, file=sys.stderr)
 
     train_set, test_set = load_datasets(args.dataset, args.data_dir, args.download)

@@ -436,7 +436,7 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, need
                 dst[...] = src
         return cols
 
-    cols = parallel.run(block, p.blocks())
+    cols = _run_blocks(p, block, p.blocks())
     return y, p, cols if p.keep else None
 
 
@@ -490,7 +490,7 @@ def conv2d_backward(grad, x, w, plan, cols=None, need_x=True, need_w=True, need_
             dx[start:stop] = part_x
         return part_x, part_w
 
-    parts = parallel.run(block, [(i, start, stop) for i, (start, stop) in enumerate(blocks)])
+    parts = _run_blocks(p, block, [(i, start, stop) for i, (start, stop) in enumerate(blocks)])
     if need_x and dx is None:
         # contiguous: consumers such as max-pool backward run 2x slower on a strided
         # view (0.7 vs 0.3 ms at LeNet size); the copy costs 0.015 ms
@@ -504,6 +504,12 @@ def conv2d_backward(grad, x, w, plan, cols=None, need_x=True, need_w=True, need_
         if need_b and from_gemm:
             db = db_gemm
     return dx, dw, db
+
+
+def _run_blocks(p, body, items):
+    """body(*item) per block: on the CPU threads, or in order on the calling thread for CUDA
+    (CuPy's current device and stream are per thread, and the GPU is one device anyway)."""
+    return [body(*item) for item in items] if p.gpu else parallel.run(body, items)
 
 
 def _weight_grad(dwb, p, xp, dtype):

@@ -91,13 +91,23 @@ class _Blas:
                          if line.count(" ") >= 5 and "openblas" in line.rsplit("/", 1)[-1]}
         except OSError:
             return []
-        # NumPy's own copy first: another package (torch, scipy) may load a second one
+        # NumPy's bundled copy; a system OpenBLAS only when NumPy says it was built on one
+        # (another package, such as scipy, may have loaded an OpenBLAS NumPy does not use)
         home = os.path.dirname(os.path.dirname(np.__file__))
-        return sorted(paths, key=lambda p: not p.startswith(home))
+        own = sorted(p for p in paths if p.startswith(home))
+        return own or (sorted(paths) if _numpy_blas_is_openblas() else [])
 
     @property
     def controllable(self):
         return self.set is not None
+
+
+def _numpy_blas_is_openblas():
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except (TypeError, KeyError, AttributeError):  # NumPy < 1.25: no dict mode
+        return False
+    return "openblas" in str(blas.get("name", "")).lower()
 
 
 _blas = None

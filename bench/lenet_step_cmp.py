@@ -2,9 +2,10 @@
 
     PYTHONPATH=. .venv/bin/python bench/lenet_step_cmp.py [BATCH] [--rounds 7]
 
-Each round times 20 steps of each framework, interleaved, after 0.25 s idle: NumPy's
-OpenBLAS threads spin ~0.1-0.2 s after a GEMM and slow torch's OpenMP threads on 2 cores
-(bench/NOTES.md). dynet tunes glibc malloc itself at import. Prints medians over rounds.
+Each round times 20 steps of each framework, interleaved, after 0.25 s idle (NumPy's
+OpenBLAS threads spin ~0.1-0.2 s after a GEMM and slow torch's OpenMP threads on 2 cores)
+and 0.05 s of untimed steps (the first steps after idle run slow on a VM; bench/NOTES.md).
+dynet tunes glibc malloc and starts its CPU threads itself. Prints medians over rounds.
 """
 import argparse
 import time
@@ -58,6 +59,9 @@ def main():
     for _ in range(args.rounds):
         for k, f in (("dynet", dstep), ("torch", tstep)):
             time.sleep(0.25)
+            warm = time.perf_counter()
+            while time.perf_counter() - warm < 0.05:  # the first steps after idle run slow
+                f()
             t0 = time.perf_counter()
             for _ in range(20):
                 f()

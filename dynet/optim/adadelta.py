@@ -1,7 +1,7 @@
 """Adadelta (the optimizer of PyTorch's MNIST example)."""
 from ..backend.kernels import optim as K
-from ..tensor import Tensor
-from .optimizer import Optimizer, advance_step, check_hyperparameters, new_step_counter
+from .optimizer import (Optimizer, advance_step, check_hyperparameters, new_step_counter,
+                        zeros_state)
 
 
 class Adadelta(Optimizer):
@@ -29,8 +29,8 @@ class Adadelta(Optimizer):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = new_step_counter()
-                    state["square_avg"] = Tensor._make(K.full_like(p._data), False)
-                    state["acc_delta"] = Tensor._make(K.full_like(p._data), False)
+                    state["square_avg"] = zeros_state(p)
+                    state["acc_delta"] = zeros_state(p)
                 advance_step(state)
                 K.adadelta_update(p._data, p.grad._data, state["square_avg"]._data,
                                   state["acc_delta"]._data, lr, rho, eps, weight_decay,

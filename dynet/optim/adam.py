@@ -1,7 +1,8 @@
 """Adam (with AMSGrad, maximize and optional decoupled weight decay) and AdamW."""
 from ..backend.kernels import optim as K
 from ..tensor import Tensor
-from .optimizer import Optimizer, advance_step, check_hyperparameters, new_step_counter
+from .optimizer import (Optimizer, advance_step, check_hyperparameters, new_step_counter,
+                        zeros_state)
 
 
 class Adam(Optimizer):
@@ -49,13 +50,13 @@ class Adam(Optimizer):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = new_step_counter()
-                    state["exp_avg"] = Tensor._make(K.full_like(p._data), False)
-                    state["exp_avg_sq"] = Tensor._make(K.full_like(p._data), False)
+                    state["exp_avg"] = zeros_state(p)
+                    state["exp_avg_sq"] = zeros_state(p)
                 step = advance_step(state)
                 vmax = None
                 if amsgrad:
                     if "max_exp_avg_sq" not in state:  # also when amsgrad is switched on late
-                        state["max_exp_avg_sq"] = Tensor._make(K.full_like(p._data), False)
+                        state["max_exp_avg_sq"] = zeros_state(p)
                     vmax = state["max_exp_avg_sq"]._data
                 K.adam_update(p._data, p.grad._data, state["exp_avg"]._data,
                               state["exp_avg_sq"]._data, vmax, lr, beta1, beta2, eps,

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..backend import CPU, device_context, move
+from ..backend.kernels import optim as optim_kernels
 from ..tensor import Tensor
 
 
@@ -52,6 +53,11 @@ def _typename(obj):
 def new_step_counter(value=0.0):
     """A step counter as PyTorch keeps it: a 0-d float32 tensor on the CPU."""
     return Tensor._make(np.array(value, dtype=np.float32), False)
+
+
+def zeros_state(p):
+    """A zero buffer shaped, typed and placed like parameter p (momentum, moment averages)."""
+    return Tensor._make(optim_kernels.full_like(p._data), False)
 
 
 def advance_step(state):

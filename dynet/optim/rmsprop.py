@@ -1,7 +1,7 @@
 """RMSprop (Hinton's, optionally centered, with momentum and weight decay)."""
 from ..backend.kernels import optim as K
-from ..tensor import Tensor
-from .optimizer import Optimizer, advance_step, check_hyperparameters, new_step_counter
+from .optimizer import (Optimizer, advance_step, check_hyperparameters, new_step_counter,
+                        zeros_state)
 
 
 class RMSprop(Optimizer):
@@ -38,23 +38,19 @@ class RMSprop(Optimizer):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = new_step_counter()
-                    state["square_avg"] = _zeros(p)
+                    state["square_avg"] = zeros_state(p)
                 advance_step(state)
                 # created on first use, so options switched on later start from zero state
                 buf = grad_avg = None
                 if momentum > 0:
                     if "momentum_buffer" not in state:
-                        state["momentum_buffer"] = _zeros(p)
+                        state["momentum_buffer"] = zeros_state(p)
                     buf = state["momentum_buffer"]._data
                 if centered:
                     if "grad_avg" not in state:
-                        state["grad_avg"] = _zeros(p)
+                        state["grad_avg"] = zeros_state(p)
                     grad_avg = state["grad_avg"]._data
                 K.rmsprop_update(p._data, p.grad._data, state["square_avg"]._data, grad_avg,
                                  buf, lr, alpha, eps, weight_decay, momentum, centered,
                                  maximize)
         return loss
-
-
-def _zeros(p):
-    return Tensor._make(K.full_like(p._data), False)

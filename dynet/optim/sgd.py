@@ -1,7 +1,6 @@
 """SGD with momentum, dampening, Nesterov momentum, weight decay and maximize."""
 from ..backend.kernels import optim as K
-from ..tensor import Tensor
-from .optimizer import Optimizer, check_hyperparameters
+from .optimizer import Optimizer, check_hyperparameters, zeros_state
 
 
 class SGD(Optimizer):
@@ -43,7 +42,7 @@ class SGD(Optimizer):
                     state = self.state[p]
                     buf_t = state.get("momentum_buffer")
                     if buf_t is None:
-                        buf_t = state["momentum_buffer"] = Tensor._make(K.full_like(p._data), False)
+                        buf_t = state["momentum_buffer"] = zeros_state(p)
                         first = True
                     buf = buf_t._data
                 K.sgd_update(p._data, p.grad._data, buf, lr, momentum, dampening,

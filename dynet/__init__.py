@@ -26,7 +26,7 @@ from .ops.functions import (abs, add, all, allclose, amax, amin, any, argmax, ar
                             transpose, trunc, unbind, unflatten, unsqueeze, var, var_mean,
                             where)
 from .serialization import load, save
-from . import backends, cuda, nn, optim, utils  # noqa: E402  (after the names they use)
+from . import backends, cuda, distributed, nn, optim, utils  # noqa: E402  (after the names they use)
 
 subtract, multiply, divide, true_divide = sub, mul, div, div
 concatenate = concat

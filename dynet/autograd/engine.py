@@ -79,6 +79,8 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None):
                 captured[id(v)] = g
         elif t is not None and (not is_node or t._retains_grad):
             _accumulate(t, g, owned, root_grads)
+            if not is_node:
+                _post_accumulate(t)
         if not is_node:
             continue
         in_grads = v.backward(v, g)
@@ -102,9 +104,28 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None):
                 grads[key] = pg
         if not retain_graph:
             v.release()
+    _run_final_callbacks()
     if wanted is not None:
         return [captured.get(id(_vertex(t))) for t in inputs]
     return None
+
+
+_final_callbacks = []
+
+
+def queue_callback(callback):
+    """Runs `callback()` once at the end of the current backward pass (DDP waits there)."""
+    _final_callbacks.append(callback)
+
+
+def _run_final_callbacks():
+    while _final_callbacks:
+        _final_callbacks.pop(0)()
+
+
+def _post_accumulate(t):
+    for hook in t.__dict__.get("_post_accumulate_grad_hooks", ()):
+        hook(t)
 
 
 def _accumulate(t, g, owned, root_grads):
@@ -145,6 +166,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     for t, g in zip(inputs, found):
         if g is not None:
             _accumulate(t, g, owned, root_grads)
+            if t.grad_fn is None:
+                _post_accumulate(t)
+    _run_final_callbacks()
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

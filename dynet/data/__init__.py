@@ -2,6 +2,7 @@
 `datasets` (IDX files, MNIST family) and `transforms`."""
 from . import datasets, transforms
 from .dataloader import DataLoader, default_collate, default_convert
+from .distributed import DistributedSampler
 from .dataset import (ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
                       random_split)
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
@@ -10,5 +11,5 @@ from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
 __all__ = ["DataLoader", "default_collate", "default_convert", "Dataset", "IterableDataset",
            "TensorDataset", "Subset", "ConcatDataset", "random_split", "Sampler",
            "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-           "BatchSampler",
+           "BatchSampler", "DistributedSampler",
            "datasets", "transforms"]

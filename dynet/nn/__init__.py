@@ -1,5 +1,5 @@
 """dynet.nn: Module, Parameter, containers, layers, losses, functional and init."""
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from . import functional as F  # noqa: F401  (the conventional alias, as `import ... as F`)
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .module import Module

@@ -38,10 +38,10 @@ class LeNet5(nn.Module):
 def resolve_device(spec):
     """(device, message): 'auto' picks cuda:0 when a kernel really runs there, else cpu."""
     if spec == "auto":
-        if dynet.cuda.is_available():
+        reason = dynet.cuda.unavailable_reason()
+        if reason is None:
             return dynet.device("cuda:0"), "device: cuda:0 (auto: CUDA is usable)"
-        return dynet.device("cpu"), ("device: cpu (auto: no usable CUDA GPU — CuPy missing, "
-                                     "no driver or no device)")
+        return dynet.device("cpu"), f"device: cpu (auto: no usable CUDA GPU: {reason})"
     device = dynet.device(spec)
     if device.type == "cuda":
         dynet.backend.cuda.require(device.index or 0)

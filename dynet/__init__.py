@@ -37,6 +37,7 @@ from .ops.pointwise_functions import (acos, acosh, arccos, arccosh, arcsin, arcs
                                       trunc, xlogy)
 from .serialization import load, save
 from . import backends, cuda, nn, optim, special, utils  # noqa: E402  (after the names they use)
+from .utils.dlpack import from_dlpack  # noqa: E402
 
 subtract, multiply, divide, true_divide = sub, mul, div, div
 concatenate = concat

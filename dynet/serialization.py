@@ -24,7 +24,7 @@ import os
 import pickle
 import uuid
 import zipfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import numpy as np
 
@@ -203,7 +203,9 @@ class _Encoder:
             items = []
             for k, v in obj.items():
                 items.append([self._key(k, path), self.encode(v, f"{path}[{k!r}]")])
-            return {"T": "odict" if isinstance(obj, OrderedDict) else "dict", "items": items}
+            kind = ("odict" if isinstance(obj, OrderedDict) else
+                    "counter" if isinstance(obj, Counter) else "dict")
+            return {"T": kind, "items": items}
         kind = "tuple" if isinstance(obj, tuple) else "list"
         return {"T": kind, "items": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
 
@@ -234,7 +236,7 @@ class _Encoder:
                             f"{path}): only numeric and bool arrays are stored without pickle")
 
 
-_PLAIN_CONTAINERS = (dict, OrderedDict, list, tuple)
+_PLAIN_CONTAINERS = (dict, OrderedDict, Counter, list, tuple)  # as torch's weights_only allows
 
 
 def _plain_key(key):
@@ -421,8 +423,8 @@ class _Decoder:
         if not isinstance(node, dict):
             return node
         kind = node.get("T")
-        if kind in ("dict", "odict"):
-            cls = OrderedDict if kind == "odict" else dict
+        if kind in ("dict", "odict", "counter"):
+            cls = {"odict": OrderedDict, "counter": Counter}.get(kind, dict)
             return cls((self._key(k), self.decode(v)) for k, v in node["items"])
         if kind == "list":
             return [self.decode(v) for v in node["items"]]

@@ -7,6 +7,18 @@ ARGS   ?=
 
 .PHONY: venv install test train bench install-cuda clean
 
+# The NVIDIA driver's CUDA major version from nvidia-smi's "CUDA Version: 13.0" (empty without
+# a driver) picks the CuPy extra; cuda12/cuda13 carry CuPy's [ctk] (NVRTC, runtime headers,
+# cuBLAS, cuRAND wheels), so a machine with only a driver compiles kernels at run time.
+CUDA_MAJOR := $(shell nvidia-smi 2>/dev/null | sed -n 's/.*CUDA Version: *\([0-9][0-9]*\).*/\1/p' | head -n1)
+CUDA_EXTRA := $(shell m='$(CUDA_MAJOR)'; if [ -z "$$m" ]; then :; elif [ "$$m" -ge 13 ]; then echo cuda13; elif [ "$$m" -ge 12 ]; then echo cuda12; fi)
+comma := ,
+empty :=
+space := $(empty) $(empty)
+# cuda-check pins cupy-cuda13x: on a CUDA 12 driver cuda12's cupy-cuda12x[ctk] replaces it
+with_cuda = $(subst $(space),$(comma),$(strip $(if $(filter cuda12,$(CUDA_EXTRA)),$(filter-out cuda-check,$(subst $(comma), ,$(1))),$(subst $(comma), ,$(1))) $(CUDA_EXTRA)))
+CUDA_NOTE = $(if $(CUDA_EXTRA),NVIDIA driver with CUDA $(CUDA_MAJOR): installing the $(CUDA_EXTRA) extra (CuPy + NVRTC + CUDA runtime wheels),$(if $(CUDA_MAJOR),NVIDIA driver with CUDA $(CUDA_MAJOR) is older than 12: no CuPy wheel for it; nothing GPU-related installed (CPU),no NVIDIA driver (nvidia-smi): nothing GPU-related installed (CPU)))
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools
@@ -17,11 +29,13 @@ install: venv
 	$(BIN)/python -m pip install -q -e .
 
 test: venv
-	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
+	@echo "make test: $(CUDA_NOTE)"
+	$(BIN)/python -m pip install -q -e ".[$(call with_cuda,$(EXTRAS))]"
 	$(BIN)/python -m pytest $(ARGS)
 
 train: venv
-	$(BIN)/python -m pip install -q -e ".[plot]"
+	@echo "make train: $(CUDA_NOTE)"
+	$(BIN)/python -m pip install -q -e ".[$(call with_cuda,plot)]"
 	$(BIN)/python -m dynet.examples.lenet --metrics-out runs/lenet-metrics.json \
 		--checkpoint runs/lenet.ckpt --plot runs/lenet.png $(ARGS)
 
@@ -29,19 +43,15 @@ bench: venv
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python bench/run.py $(ARGS)
 
-# Picks the CuPy wheel that matches the CUDA driver's major version (nvidia-smi).
+# The same CuPy extra that `make train` / `make test` pick, on its own.
 install-cuda: venv
-	@major=$$(nvidia-smi 2>/dev/null | sed -n 's/.*CUDA Version: *\([0-9]*\).*/\1/p' | head -n1); \
-	if [ -z "$$major" ]; then \
-		echo "install-cuda: nvidia-smi found no NVIDIA driver; nothing installed (dynet runs on the CPU)."; \
-	elif [ "$$major" -ge 13 ]; then \
-		echo "install-cuda: driver supports CUDA $$major; installing the cuda13 extra (cupy-cuda13x)."; \
-		$(BIN)/python -m pip install -q -e ".[cuda13]"; \
-	elif [ "$$major" -ge 12 ]; then \
-		echo "install-cuda: driver supports CUDA $$major; installing the cuda12 extra (cupy-cuda12x)."; \
-		$(BIN)/python -m pip install -q -e ".[cuda12]"; \
+	@if [ -z "$(CUDA_EXTRA)" ]; then echo "install-cuda: $(CUDA_NOTE)"; \
+		[ -z "$(CUDA_MAJOR)" ] || exit 1; \
 	else \
-		echo "install-cuda: CUDA $$major is older than 12; CuPy wheels for it are not supported."; exit 1; \
+		echo "install-cuda: $(CUDA_NOTE)"; \
+		$(BIN)/python -m pip install -q -e ".[$(CUDA_EXTRA)]" && \
+		echo "install-cuda: installed dynet-autograd[$(CUDA_EXTRA)]; CUDA check:" && \
+		$(BIN)/python -c "import dynet; print(dynet.cuda.unavailable_reason() or 'usable')"; \
 	fi
 
 clean:

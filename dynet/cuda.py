@@ -3,6 +3,7 @@ from .backend import cuda as _cuda
 from .random import manual_seed_all_cuda as _seed_all
 
 is_available = _cuda.is_available
+unavailable_reason = _cuda.unavailable_reason
 device_count = _cuda.device_count
 synchronize = _cuda.synchronize
 

@@ -6,14 +6,18 @@ import dynet
 from dynet.backend import cuda
 
 DEVICES = ["cpu", "cuda"]
-NO_CUDA_REASON = ("no usable CUDA GPU here (CuPy missing, no driver, or no device): "
-                  "cuda cases run on a GPU machine")
+
+
+def no_cuda_reason():
+    """The skip reason of a cuda case: why CUDA is unusable here (dynet.cuda's own words)."""
+    return (f"no usable CUDA GPU here ({cuda.unavailable_reason()}): "
+            "cuda cases run on a GPU machine")
 
 
 @pytest.fixture(params=DEVICES)
 def device(request):
     if request.param == "cuda" and not cuda.is_available():
-        pytest.skip(NO_CUDA_REASON)
+        pytest.skip(no_cuda_reason())
     return request.param
 
 

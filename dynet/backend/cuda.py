@@ -1,15 +1,18 @@
 """Guarded CuPy access: the only place that imports cupy.
 
 CuPy 14 imports fine on a machine without a driver and fails at the first allocation, so
-`is_available()` runs a tiny kernel once and caches the answer; nothing here raises on a
-machine without a GPU.
+`unavailable_reason()` checks the driver and device, runs a tiny kernel once (NVRTC compile
+and launch) and caches the answer; nothing here raises on a machine without a GPU.
+This module never imports device.py (device.py imports it).
 """
 import functools
 
 try:  # pragma: no cover - depends on the machine
     import cupy as _cupy
-except Exception:  # ImportError, or a broken CUDA install raising at import
+    _IMPORT_ERROR = None
+except Exception as _e:  # ImportError, or a broken CUDA install raising at import
     _cupy = None
+    _IMPORT_ERROR = _e
 
 
 def cupy_module():
@@ -17,18 +20,61 @@ def cupy_module():
     return _cupy
 
 
+def _one_line(exc, limit=400):
+    """`Type: message` of an exception on one line (NVRTC logs span many), shortened."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _version(v):
+    """CUDA's packed version 13020 as '13.2'."""
+    return f"{v // 1000}.{v % 1000 // 10}"
+
+
 @functools.lru_cache(maxsize=None)
+def unavailable_reason():
+    """None when CUDA is usable (a tiny kernel compiled and ran on cuda:0), else one line
+    saying why not: CuPy not installed, no driver, driver too old, no device, or a kernel
+    that failed to compile or run, with the underlying exception's text."""
+    if _cupy is None:
+        why = "" if _IMPORT_ERROR is None else f" ({_one_line(_IMPORT_ERROR)})"
+        return ("CuPy is not installed" + why + "; on a machine with an NVIDIA driver run "
+                "`make install-cuda` (or pip install 'dynet-autograd[cuda12]' / '[cuda13]')")
+    rt = _cupy.cuda.runtime
+    try:
+        driver = rt.driverGetVersion()
+    except Exception as e:  # pragma: no cover - libcuda present but broken
+        return f"no usable NVIDIA driver: {_one_line(e)}"
+    if driver == 0:  # what the CUDA runtime reports when libcuda.so is absent
+        return "no NVIDIA driver found: the CUDA runtime reports driver version 0"
+    try:
+        runtime = rt.runtimeGetVersion()
+    except Exception as e:  # pragma: no cover
+        return f"the CUDA runtime failed to load: {_one_line(e)}"
+    # CUDA's minor-version compatibility: any 13.x driver runs a 13.y runtime
+    if driver // 1000 < runtime // 1000:
+        return (f"NVIDIA driver too old: it supports CUDA {_version(driver)}, CuPy uses CUDA "
+                f"{_version(runtime)}; update the driver or install the CuPy extra for "
+                f"CUDA {driver // 1000} (`make install-cuda`)")
+    try:
+        count = rt.getDeviceCount()
+    except Exception as e:
+        return f"no CUDA device: the device query failed: {_one_line(e)}"
+    if count < 1:
+        return "no CUDA device (the driver reports 0 GPUs)"
+    try:
+        x = _cupy.arange(4, dtype=_cupy.float32)
+        value = float((x * 2).sum())  # compiles two kernels with NVRTC and launches them
+    except Exception as e:
+        return f"a CUDA kernel failed to compile or run on cuda:0: {_one_line(e)}"
+    if value != 12.0:
+        return f"a CUDA kernel ran on cuda:0 but computed {value} instead of 12.0"
+    return None
+
+
 def is_available():
     """True only if CuPy is installed and a tiny kernel really runs on device 0."""
-    if _cupy is None:
-        return False
-    try:
-        if _cupy.cuda.runtime.getDeviceCount() < 1:
-            return False
-        x = _cupy.arange(4, dtype=_cupy.float32)
-        return float((x * 2).sum()) == 12.0
-    except Exception:
-        return False
+    return unavailable_reason() is None
 
 
 def device_count():
@@ -67,22 +113,20 @@ def device_index(device):
     if device is None or isinstance(device, int):
         return device or 0
     if isinstance(device, str):
-        from .device import Device  # device.py imports this module
-        device = Device(device)
+        # parsed here: device.py imports this module, never the other way round
+        kind, _, num = device.strip().partition(":")
+        if kind != "cuda" or (num and not num.isdigit()):
+            raise RuntimeError(f"Invalid CUDA device string: {device!r}")
+        return int(num) if num else 0
     return getattr(device, "index", None) or 0
 
 
 def require(index=0):
     """Raises a clear RuntimeError unless CUDA device `index` is usable."""
-    if _cupy is None:
-        raise RuntimeError(
-            "CUDA was requested but CuPy is not installed; run `make install-cuda` "
-            "(or pip install 'dynet-autograd[cuda12]' / '[cuda13]') on a machine with an "
-            "NVIDIA driver, or use device='cpu'.")
-    if not is_available():
-        raise RuntimeError(
-            "CUDA was requested but no usable NVIDIA GPU was found (CuPy could not run a "
-            "kernel: no driver or no device). Use device='cpu'.")
+    reason = unavailable_reason()
+    if reason is not None:
+        raise RuntimeError(f"CUDA was requested but is not usable: {reason}. "
+                           "Use device='cpu'.")
     if index >= device_count():
         raise RuntimeError(
             f"CUDA device cuda:{index} requested but only {device_count()} device(s) exist.")

@@ -16,7 +16,7 @@ import dynet
 from dynet import nn, optim
 from dynet.data import DataLoader, TensorDataset
 from dynet.data.datasets import MNIST, FashionMNIST, MNISTSample
-from dynet.utils.progress import ProgressBar
+from dynet.utils.progress import progress_bar
 
 
 class LeNet5(nn.Module):
@@ -38,10 +38,10 @@ class LeNet5(nn.Module):
 def resolve_device(spec):
     """(device, message): 'auto' picks cuda:0 when a kernel really runs there, else cpu."""
     if spec == "auto":
-        if dynet.cuda.is_available():
+        reason = dynet.cuda.unavailable_reason()
+        if reason is None:
             return dynet.device("cuda:0"), "device: cuda:0 (auto: CUDA is usable)"
-        return dynet.device("cpu"), ("device: cpu (auto: no usable CUDA GPU — CuPy missing, "
-                                     "no driver or no device)")
+        return dynet.device("cpu"), f"device: cpu (auto: no usable CUDA GPU: {reason})"
     device = dynet.device(spec)
     if device.type == "cuda":
         dynet.backend.cuda.require(device.index or 0)
@@ -77,7 +77,7 @@ def train_one_epoch(model, loader, optimizer, device, desc):
     """One pass over `loader`; returns (mean train loss, samples seen)."""
     loss_sum = None
     seen = 0
-    bar = ProgressBar(len(loader), desc=desc)
+    bar = progress_bar(len(loader), desc=desc)
     for x, y in loader:
         x, y = x.to(device), y.to(device)
         optimizer.zero_grad()

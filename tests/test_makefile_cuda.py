@@ -1,0 +1,60 @@
+"""`make train` / `make test` pick the CuPy extra from nvidia-smi's CUDA version (a fake
+nvidia-smi on PATH stands in for the driver; `make -n` only prints the commands)."""
+import os
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def make_n(tmp_path, smi_output, *targets, extras="test"):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    if smi_output is not None:
+        smi = bindir / "nvidia-smi"
+        smi.write_text(f"#!/bin/sh\ncat <<'END'\n{smi_output}\nEND\n")
+        smi.chmod(0o755)
+    # PATH without any real nvidia-smi: only the fake one, plus the tools make's shell needs
+    env = dict(os.environ, PATH=f"{bindir}:/usr/bin:/bin")
+    out = subprocess.run(["make", "-n", "-C", str(ROOT), *targets, f"EXTRAS={extras}",
+                          f"VENV={tmp_path}/venv"], env=env, capture_output=True, text=True,
+                         check=True)
+    return out.stdout
+
+
+def smi(version):
+    return (f"| NVIDIA-SMI 580.65.06    Driver Version: 580.65.06    CUDA Version: {version}  |\n"
+            "|   0  NVIDIA H200    On  |")
+
+
+def installs(text):
+    return [line for line in text.splitlines() if "pip install -q -e" in line]
+
+
+def test_cuda13_driver_installs_the_cuda13_extra(tmp_path):
+    lines = installs(make_n(tmp_path, smi("13.0"), "train", "test"))
+    assert lines[0].endswith('".[plot,cuda13]"') and lines[1].endswith('".[test,cuda13]"')
+
+
+def test_cuda12_driver_installs_cuda12_and_drops_the_cuda13_check_wheels(tmp_path):
+    text = make_n(tmp_path, smi("12.4"), "test", extras="test,cuda-check")
+    assert installs(text)[0].endswith('".[test,cuda12]"')
+
+
+@pytest.mark.parametrize("output", [None, smi("11.8"),
+                                    "NVIDIA-SMI has failed because it couldn't communicate"],
+                         ids=["no_nvidia_smi", "cuda11", "smi_fails"])
+def test_without_a_usable_driver_nothing_gpu_related(tmp_path, output):
+    text = make_n(tmp_path, output, "train", "test")
+    lines = installs(text)
+    assert lines[0].endswith('".[plot]"') and lines[1].endswith('".[test]"')
+    assert "cuda1" not in " ".join(lines) and "nothing GPU-related installed" in text
+
+
+def test_install_cuda_says_what_it_does(tmp_path):
+    text = make_n(tmp_path, smi("13.2"), "install-cuda")
+    assert '".[cuda13]"' in text and "installed dynet-autograd[cuda13]" in text

@@ -25,8 +25,19 @@ from .ops.functions import (abs, add, all, allclose, amax, amin, any, argmax, ar
                             std_mean, sub, sum, swapaxes, t, take_along_dim, tanh, topk,
                             transpose, trunc, unbind, unflatten, unsqueeze, var, var_mean,
                             where)
+from .ops.pointwise_functions import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan,
+                                      arctan2, arctanh, asin, asinh, atan, atan2, atanh,
+                                      bitwise_and, bitwise_left_shift, bitwise_not,
+                                      bitwise_or, bitwise_right_shift, bitwise_xor, ceil,
+                                      copysign, cosh, deg2rad, digamma, erf, erfc, erfinv,
+                                      exp2, expm1, fix, floor, fmax, fmin, fmod, frac, hypot,
+                                      lerp, lgamma, log10, log2, logaddexp, logaddexp2, logit,
+                                      nan_to_num, negative, positive, rad2deg, reciprocal,
+                                      remainder, round, signbit, sinc, sinh, square, tan,
+                                      trunc, xlogy)
 from .serialization import load, save
-from . import backends, cuda, nn, optim, utils  # noqa: E402  (after the names they use)
+from . import backends, cuda, nn, optim, special, utils  # noqa: E402  (after the names they use)
+from .utils.dlpack import from_dlpack  # noqa: E402
 
 subtract, multiply, divide, true_divide = sub, mul, div, div
 concatenate = concat

@@ -149,7 +149,13 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return _finish(array, requires_grad)
 
 
+def _no_bool(name, dtype):
+    if dtype is not None and _np_dtype(dtype).kind == "b":
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+
+
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    _no_bool("linspace", dtype)
     dev = _target(device)
     with device_context(dev):
         array = dev.xp.linspace(start, end, steps, dtype=np.float64).astype(_np_dtype(dtype))
@@ -157,6 +163,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
 
 
 def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+    _no_bool("logspace", dtype)
     dev = _target(device)
     with device_context(dev):
         array = (base ** dev.xp.linspace(start, end, steps)).astype(_np_dtype(dtype))

@@ -21,9 +21,10 @@ device ('cpu', 'cuda', 'cuda:1', a dynet.device) sends every tensor there; a dic
 import io
 import json
 import os
+import pickle
 import uuid
 import zipfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import numpy as np
 
@@ -46,8 +47,18 @@ class CheckpointError(RuntimeError, ValueError):
 # save
 
 
-def save(obj, f):
-    """Saves `obj` (nested containers of tensors and plain values) to a path or binary file."""
+def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True):
+    """Saves `obj` to a path or a binary file, as torch.save.
+
+    Tensors, NumPy arrays, numbers, strings and dicts/lists/tuples of them are stored without
+    pickle (loadable with weights_only=True); any other picklable object (a whole Module, a
+    custom class) is pickled inside the archive, its tensors still stored as arrays, and
+    needs dynet.load(..., weights_only=False). A path ending in ".safetensors" writes a
+    safetensors file instead (a flat {name: Tensor} dict such as a state_dict).
+    """
+    if _is_path(f) and _is_safetensors(f):
+        from ._safetensors import save_file
+        return save_file(obj, os.fspath(f))
     arrays = {}
     structure = {"format": FORMAT, "version": VERSION,
                  "obj": _Encoder(arrays).encode(obj, "obj")}
@@ -145,11 +156,16 @@ class _Encoder:
             self._check_dtype(arr.dtype, obj, path)
             return {"T": "npscalar", "k": self._add_array(arr), "dtype": arr.dtype.name}
         if isinstance(obj, np.ndarray):
-            self._check_dtype(obj.dtype, obj, path)
+            if obj.dtype.hasobject or obj.dtype.kind not in "biufc":
+                return self._pickled(obj, path)
             return {"T": "ndarray", "k": self._add_array(obj), "dtype": obj.dtype.name,
                     "shape": list(obj.shape)}
         if isinstance(obj, (int, float)):
             return int(obj) if isinstance(obj, int) else float(obj)
+        if isinstance(obj, (dict, list, tuple)) and type(obj) not in _PLAIN_CONTAINERS:
+            return self._pickled(obj, path)  # a subclass (namedtuple, defaultdict) keeps its type
+        if isinstance(obj, dict) and not all(_plain_key(k) for k in obj):
+            return self._pickled(obj, path)
         if isinstance(obj, (dict, list, tuple)):
             if id(obj) in self.active:
                 raise ValueError(f"dynet.save: circular reference at {path}")
@@ -158,16 +174,38 @@ class _Encoder:
                 return self._container(obj, path)
             finally:
                 self.active.discard(id(obj))
-        raise TypeError(f"dynet.save cannot save an object of type {_qualname(obj)} "
-                        f"(at {path}); checkpoints hold tensors, NumPy arrays and scalars, "
-                        "numbers, strings, booleans, None, and dicts/lists/tuples of them")
+        return self._pickled(obj, path)
+
+    def _pickled(self, obj, path):
+        """Pickles what JSON cannot describe; its tensors still go to array entries."""
+        encoder = self
+
+        class _Pickler(pickle.Pickler):
+            def persistent_id(self, o):
+                if isinstance(o, Tensor):
+                    node = encoder._tensor(o, path)
+                    if type(o) is not Tensor:
+                        node["cls"] = f"{type(o).__module__}.{type(o).__qualname__}"
+                    return node
+                return None
+
+        buf = io.BytesIO()
+        try:
+            _Pickler(buf, protocol=4).dump(obj)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            raise TypeError(f"dynet.save cannot save an object of type {_qualname(obj)} "
+                            f"(at {path}): it is not picklable ({exc})") from exc
+        return {"T": "pickle", "k": self._add_array(np.frombuffer(buf.getvalue(), np.uint8)),
+                "type": _qualname(obj)}
 
     def _container(self, obj, path):
         if isinstance(obj, dict):
             items = []
             for k, v in obj.items():
                 items.append([self._key(k, path), self.encode(v, f"{path}[{k!r}]")])
-            return {"T": "odict" if isinstance(obj, OrderedDict) else "dict", "items": items}
+            kind = ("odict" if isinstance(obj, OrderedDict) else
+                    "counter" if isinstance(obj, Counter) else "dict")
+            return {"T": kind, "items": items}
         kind = "tuple" if isinstance(obj, tuple) else "list"
         return {"T": kind, "items": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
 
@@ -198,6 +236,23 @@ class _Encoder:
                             f"{path}): only numeric and bool arrays are stored without pickle")
 
 
+_PLAIN_CONTAINERS = (dict, OrderedDict, Counter, list, tuple)  # as torch's weights_only allows
+
+
+def _plain_key(key):
+    if key is None or isinstance(key, (bool, str)):
+        return True
+    if isinstance(key, (int, float)) and not isinstance(key, np.generic):
+        return True
+    return isinstance(key, tuple) and type(key) is tuple and all(_plain_key(k) for k in key)
+
+
+def _is_safetensors(f):
+    name = os.fspath(f)
+    name = name.decode() if isinstance(name, bytes) else name
+    return name.lower().endswith(".safetensors")
+
+
 def _qualname(obj):
     t = type(obj)
     return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
@@ -207,15 +262,22 @@ def _qualname(obj):
 # load
 
 
-def load(f, map_location=None, *, weights_only=None, mmap=None):
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
     """Loads an object written by dynet.save from a path or a binary file object.
 
     map_location: None (each tensor back on its saved device), a device for all tensors, or
-    a dict mapping saved device strings to devices. weights_only and mmap are accepted for
-    PyTorch compatibility and change nothing: dynet checkpoints never unpickle, so loading
-    is always weights-only, and arrays are read into memory.
+    a dict mapping saved device strings to devices. weights_only (default True, as in
+    PyTorch 2.6+) loads tensors, arrays, numbers, strings and containers without unpickling
+    and refuses pickled objects; weights_only=False also unpickles them (only for files you
+    trust: unpickling can run arbitrary code). mmap is accepted and ignored. A path ending in
+    ".safetensors" is read with the safetensors library and gives {name: Tensor}.
     """
     mapper = _DeviceMapper(map_location)
+    mapper.weights_only = True if weights_only is None else bool(weights_only)
+    if _is_path(f) and _is_safetensors(f):
+        from ._safetensors import load_file
+        return load_file(os.fspath(f), mapper)
     if _is_path(f):
         name = os.fspath(f)
         name = name.decode() if isinstance(name, bytes) else name
@@ -361,8 +423,8 @@ class _Decoder:
         if not isinstance(node, dict):
             return node
         kind = node.get("T")
-        if kind in ("dict", "odict"):
-            cls = OrderedDict if kind == "odict" else dict
+        if kind in ("dict", "odict", "counter"):
+            cls = {"odict": OrderedDict, "counter": Counter}.get(kind, dict)
             return cls((self._key(k), self.decode(v)) for k, v in node["items"])
         if kind == "list":
             return [self.decode(v) for v in node["items"]]
@@ -374,8 +436,31 @@ class _Decoder:
             return self._array(node["k"], node["dtype"], node["shape"])
         if kind == "npscalar":
             return self._array(node["k"], node["dtype"], []).reshape(())[()]
+        if kind == "pickle":
+            return self._unpickle(node)
         raise CheckpointError(f"{self.name!r}: unknown node type {kind!r} in the checkpoint "
                               "structure (written by a newer dynet?)")
+
+    def _unpickle(self, node):
+        if self.mapper.weights_only:
+            raise pickle.UnpicklingError(_weights_only_message(node.get("type", "object")))
+        raw = self.npz[node["k"]]
+        decoder = self
+
+        class _Unpickler(pickle.Unpickler):
+            def persistent_load(self, pid):
+                t = decoder._tensor(pid)
+                if pid.get("cls") == "dynet.nn.parameter.Parameter" or (
+                        pid.get("cls", "").endswith(".Parameter")):
+                    from .nn import Parameter
+                    key = ("param", pid["k"])
+                    p = decoder.tensors.get(key)
+                    if p is None:
+                        p = decoder.tensors[key] = Parameter(t, t.requires_grad)
+                    return p
+                return t
+
+        return _Unpickler(io.BytesIO(raw.tobytes())).load()
 
     def _key(self, k):
         if isinstance(k, dict) and k.get("T") == "tuple":
@@ -414,6 +499,17 @@ class _Decoder:
             t.requires_grad = True
         self.tensors[key] = t
         return t
+
+
+def _weights_only_message(what):
+    return ("Weights only load failed. This file can still be loaded, to do so you have two "
+            "options, do those steps only if you trust the source of the checkpoint. \n\t(1) "
+            "Re-running `dynet.load` with `weights_only` set to `False` will likely succeed, "
+            "but it can result in arbitrary code execution. Do it only if you got the file "
+            "from a trusted source.\n\t(2) Alternatively, re-save only tensors, arrays, "
+            "numbers, strings and dicts/lists/tuples of them (e.g. model.state_dict()), "
+            "which load with `weights_only=True`.\n\tWeightsUnpickler error: Unsupported "
+            f"global: GLOBAL {what} was not an allowed global by default.")
 
 
 __all__ = ["save", "load", "CheckpointError"]

@@ -267,8 +267,37 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        a = self.numpy(force=True) if self.device.type == "cpu" else self._data.get()
-        return a if dtype is None else a.astype(dtype)
+        """NumPy 2's protocol: np.asarray(t) shares a CPU tensor's memory, np.array(t) copies."""
+        if self.device.type != "cpu":
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
+                            "Tensor.cpu() to copy the tensor to host memory first.")
+        a = self._data
+        if dtype is not None and np.dtype(dtype) != a.dtype:
+            if copy is False:
+                raise ValueError(f"Unable to avoid copy while creating an array as requested: "
+                                 f"the tensor's dtype {self.dtype} differs from {np.dtype(dtype)}")
+            return a.astype(dtype)
+        return a.copy() if copy else a
+
+    def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
+        """Exports this tensor's memory as a DLPack capsule (zero-copy)."""
+        if self._requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use "
+                               "tensor.detach()")
+        kwargs = {}
+        if stream is not None:
+            kwargs["stream"] = stream
+        if max_version is not None:
+            kwargs["max_version"] = max_version
+        if dl_device is not None:
+            kwargs["dl_device"] = dl_device
+        if copy is not None:
+            kwargs["copy"] = copy
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        from .utils.dlpack import dlpack_device
+        return dlpack_device(self)
 
     def item(self):
         if self._data.size != 1:
@@ -352,6 +381,11 @@ class Tensor:
 
     def __int__(self):
         return builtins.int(self.item())
+
+    def __format__(self, format_spec):
+        if self._data.ndim == 0:
+            return self.detach().item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:

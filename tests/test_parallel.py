@@ -100,6 +100,22 @@ def test_matmul_splits_only_near_regions(split_cpu, monkeypatch):
     assert parallel._last_region > before
 
 
+def test_blas_is_found_and_limited_through_threadpoolctl(split_cpu):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    blas = parallel._blas_control()
+    if not blas.controllable:
+        pytest.skip("NumPy's BLAS is not controllable here")
+    assert blas is parallel._blas_control()  # one cached controller
+    infos = {i["filepath"]: i for i in threadpoolctl.threadpool_info()}
+    assert blas.filepath in infos and infos[blas.filepath]["user_api"] == "blas"
+    assert blas.internal_api == infos[blas.filepath]["internal_api"]
+    before = blas.get()
+    with parallel._serial_blas():
+        now = {i["filepath"]: i for i in threadpoolctl.threadpool_info()}
+        assert now[blas.filepath]["num_threads"] == 1 == blas.get()
+    assert blas.get() == before
+
+
 def test_set_num_threads_checks_and_env(monkeypatch):
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="positive integer"):

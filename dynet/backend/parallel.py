@@ -11,8 +11,9 @@ Three rules make this pay on a small machine (measured in bench/NOTES.md):
   every multi-threaded GEMM, and they then compete with ours, so inside a parallel region
   BLAS is set to one thread (each of our threads runs its own GEMM) and the previous
   setting is restored afterwards; dynet's other GEMMs stay single-threaded too while
-  regions are running (`matmul`). Where NumPy's BLAS cannot be found (not OpenBLAS, not
-  Linux) the default is one thread, which is exactly the serial code path.
+  regions are running (`matmul`). NumPy's BLAS (OpenBLAS, MKL, BLIS) is found and
+  controlled through threadpoolctl; where it cannot be controlled the default is one
+  thread, which is exactly the serial code path.
 - Waking a sleeping thread costs ~0.1 ms on a VM, so kernels split only work of at least
   `MIN_WORK` elements (`ranges` returns one range below it).
 - Mid-sized GEMMs are not split: OpenBLAS does them better, or one thread does.
@@ -61,53 +62,81 @@ def _usable_cores():
 
 
 class _Blas:
-    """Get/set the thread count of the OpenBLAS that NumPy loaded, found by its path in
-    /proc/self/maps (NumPy's wheels bundle it as libscipy_openblas64_ or libopenblas*)."""
-
-    _SUFFIXES = ("scipy_openblas_{}64_", "scipy_openblas_{}_64_", "openblas_{}64_",
-                 "openblas_{}")
+    """Get/set the thread count of whichever BLAS NumPy uses (OpenBLAS, MKL, BLIS, ...),
+    found once by threadpoolctl. The controller is cached and its raw getter/setter are
+    resolved here, so a call costs one ctypes call, as before; threadpool_limits is never
+    entered per kernel (it rescans the loaded libraries on every use)."""
 
     def __init__(self):
         self.get = self.set = None
-        for path in self._loaded_openblas():
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
-            for pattern in self._SUFFIXES:
-                getter = getattr(lib, pattern.format("get_num_threads"), None)
-                setter = getattr(lib, pattern.format("set_num_threads"), None)
-                if getter is not None and setter is not None:
-                    getter.restype, getter.argtypes = ctypes.c_int, []
-                    setter.restype, setter.argtypes = None, [ctypes.c_int]
-                    self.get, self.set = getter, setter
-                    return
-
-    @staticmethod
-    def _loaded_openblas():
-        try:
-            with open("/proc/self/maps") as f:
-                paths = {line.split(None, 5)[5].strip() for line in f
-                         if line.count(" ") >= 5 and "openblas" in line.rsplit("/", 1)[-1]}
-        except OSError:
-            return []
-        # NumPy's bundled copy; a system OpenBLAS only when NumPy says it was built on one
-        # (another package, such as scipy, may have loaded an OpenBLAS NumPy does not use)
-        home = os.path.dirname(os.path.dirname(np.__file__))
-        own = sorted(p for p in paths if p.startswith(home))
-        return own or (sorted(paths) if _numpy_blas_is_openblas() else [])
+        self.internal_api = self.filepath = None
+        controller = _numpy_blas_controller()
+        if controller is None:
+            return
+        self.internal_api, self.filepath = controller.internal_api, controller.filepath
+        self.get, self.set = _raw_thread_functions(controller)
 
     @property
     def controllable(self):
         return self.set is not None
 
 
-def _numpy_blas_is_openblas():
+def _numpy_blas_controller():
+    """threadpoolctl's controller for NumPy's BLAS: NumPy's bundled copy, else a system one
+    of the kind NumPy says it was built with (another package, such as scipy, may have
+    loaded a BLAS that NumPy does not use); None without threadpoolctl or a known BLAS."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl is a core dependency
+        return None
+    try:
+        blas = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    except Exception:  # pragma: no cover - a library that threadpoolctl fails to query
+        return None
+    home = os.path.dirname(os.path.dirname(np.__file__))
+    own = [c for c in blas if str(c.filepath).startswith(home)]
+    if own:
+        return own[0]
+    name = _numpy_blas_name()
+    same = [c for c in blas if c.internal_api in name]
+    return same[0] if same else None
+
+
+def _raw_thread_functions(controller):
+    """(get, set) as bare ctypes functions where the library's API is known, else the
+    controller's own methods (a few microseconds more per call)."""
+    api = controller.internal_api
+    lib = getattr(controller, "dynlib", None)
+    names = None
+    if api == "openblas" and getattr(controller, "threading_layer", None) != "openmp":
+        symbol = getattr(controller, "_get_symbol", None)  # threadpoolctl's affix lookup
+        if symbol is not None:
+            get, put = symbol("openblas_get_num_threads"), symbol("openblas_set_num_threads")
+            if get is not None and put is not None:
+                names = (get, put)
+    elif api == "mkl" and lib is not None:
+        get, put = (getattr(lib, "MKL_Get_Max_Threads", None),
+                    getattr(lib, "MKL_Set_Num_Threads_Local", None))
+        if get is not None and put is not None:
+            names = (get, put)
+    if names is None:
+        return controller.get_num_threads, controller.set_num_threads
+    get, put = names
+    get.restype, get.argtypes = ctypes.c_int, []
+    put.restype, put.argtypes = (ctypes.c_int if api == "mkl" else None), [ctypes.c_int]
+    return get, put
+
+
+def _numpy_blas_name():
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     except (TypeError, KeyError, AttributeError):  # NumPy < 1.25: no dict mode
-        return False
-    return "openblas" in str(blas.get("name", "")).lower()
+        return ""
+    return str(blas.get("name", "")).lower()
+
+
+def _numpy_blas_is_openblas():
+    return "openblas" in _numpy_blas_name()
 
 
 _blas = None

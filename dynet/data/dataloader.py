@@ -1,6 +1,7 @@
 """DataLoader, default_collate and default_convert (torch.utils.data's semantics)."""
 import collections.abc
 import copy
+import functools
 import math
 import re
 
@@ -116,11 +117,17 @@ _FROZEN_AFTER_INIT = ("batch_size", "batch_sampler", "sampler", "drop_last", "da
 class DataLoader:
     """Iterates over a dataset in batches, with PyTorch's arguments and validation.
 
-    Loading is single-process: `num_workers` > 0 is validated and accepted but the batches
-    are still built in the calling process (for array-backed data the fast path below is
-    faster than worker processes would be); `pin_memory`, `timeout`, `worker_init_fn`,
-    `prefetch_factor`, `persistent_workers` and `multiprocessing_context` are accepted and
-    ignored likewise.
+    Args: dataset, batch_size (1), shuffle, sampler, batch_sampler, num_workers (0: load in
+    the calling process), collate_fn, pin_memory (accepted, no effect: there is no pinned
+    staging yet), drop_last, timeout (seconds to wait for a worker's batch, 0 = forever),
+    worker_init_fn(worker_id), multiprocessing_context, generator, prefetch_factor (batches
+    in flight per worker, 2 by default), persistent_workers (keep the workers between
+    epochs), in_order (yield batches in sampler order).
+
+    With `num_workers` > 0 the batches are loaded in that many worker processes, as in
+    torch (see dynet.data._worker and get_worker_info()). For array-backed data the
+    single-process fast path below is usually faster than workers: they pay for sending
+    each batch through a pipe.
 
     With `shuffle=True` every epoch (every `iter(loader)`) draws a new permutation from
     `generator` (the global generator when None), so a seeded generator reproduces the
@@ -225,11 +232,34 @@ class DataLoader:
         return len(self.sampler)
 
     def __iter__(self):
+        if self.num_workers > 0:
+            from ._worker import _MultiProcessIter, _WorkerPool
+            pool = getattr(self, "_pool", None)
+            if pool is None or pool.closed or not self.persistent_workers:
+                pool = _WorkerPool(self)
+                if self.persistent_workers:
+                    self._pool = pool
+            return _MultiProcessIter(self, pool)
         if self._iterable:
             return self._iter_stream()
         if self.batch_sampler is None:
             return (self.collate_fn(self.dataset[i]) for i in self.sampler)
         return self._iter_batches()
+
+    def _task_indices(self):
+        """What each worker task fetches: a batch's indices, or one index without batching."""
+        if self.batch_sampler is None:
+            return iter(self.sampler)
+        if type(self.batch_sampler) is BatchSampler:
+            return self.batch_sampler._index_batches()
+        return iter(self.batch_sampler)
+
+    def _worker_fetch(self):
+        if self._iterable:
+            return functools.partial(_stream_batches, collate_fn=self.collate_fn,
+                                     batch_size=self.batch_size, drop_last=self.drop_last)
+        return functools.partial(_fetch_indices, collate_fn=self.collate_fn,
+                                 batched=self.batch_sampler is not None)
 
     def _iter_batches(self):
         dataset = self.dataset
@@ -268,3 +298,36 @@ class DataLoader:
                 batch = []
         if batch and not self.drop_last:
             yield self.collate_fn(batch)
+
+
+def _fetch_indices(dataset, indices, collate_fn, batched):
+    """One map-style task in a worker: the same batches as the single-process path."""
+    if not batched:
+        return collate_fn(dataset[indices])
+    if collate_fn is default_collate:
+        fetch = getattr(dataset, "_fetch_batch", None)
+        if fetch is not None:
+            batch = fetch(np.asarray(indices, dtype=np.int64))
+            if batch is not NotImplemented:
+                return batch
+    if isinstance(indices, np.ndarray):
+        indices = indices.tolist()
+    getitems = getattr(dataset, "__getitems__", None)
+    samples = getitems(indices) if callable(getitems) else [dataset[i] for i in indices]
+    return collate_fn(samples)
+
+
+def _stream_batches(dataset, collate_fn, batch_size, drop_last):
+    """A worker's batches from its own copy of an IterableDataset."""
+    if batch_size is None:
+        for sample in dataset:
+            yield collate_fn(sample)
+        return
+    batch = []
+    for sample in dataset:
+        batch.append(sample)
+        if len(batch) == batch_size:
+            yield collate_fn(batch)
+            batch = []
+    if batch and not drop_last:
+        yield collate_fn(batch)

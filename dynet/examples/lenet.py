@@ -16,7 +16,7 @@ import dynet
 from dynet import nn, optim
 from dynet.data import DataLoader, TensorDataset
 from dynet.data.datasets import MNIST, FashionMNIST, MNISTSample
-from dynet.utils.progress import ProgressBar
+from dynet.utils.progress import progress_bar
 
 
 class LeNet5(nn.Module):
@@ -77,7 +77,7 @@ def train_one_epoch(model, loader, optimizer, device, desc):
     """One pass over `loader`; returns (mean train loss, samples seen)."""
     loss_sum = None
     seen = 0
-    bar = ProgressBar(len(loader), desc=desc)
+    bar = progress_bar(len(loader), desc=desc)
     for x, y in loader:
         x, y = x.to(device), y.to(device)
         optimizer.zero_grad()

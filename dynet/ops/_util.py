@@ -30,7 +30,9 @@ def normalize_dims(dim, ndim):
         return tuple(range(ndim))
     if isinstance(dim, int):
         dim = (dim,)
-    return tuple(sorted({normalize_dim(d, ndim) for d in dim}))
+    dims = tuple(sorted({normalize_dim(d, ndim) for d in dim}))
+    # a 0-d tensor accepts dim 0 / -1 (checked above) and reduces over nothing, as PyTorch
+    return dims if ndim else ()
 
 
 def expand_reduced(grad, shape, axes, keepdim):

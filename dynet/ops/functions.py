@@ -193,7 +193,30 @@ def _rounded_div(a, b, dt, mode):
 
 
 def pow(a, b):  # noqa: A001 - PyTorch's name
+    a, b = _operand(a), _operand(b)
+    if result_type(a, b).kind in "biu":
+        return _integer_pow(a, b)
     return _binary(ew.Pow, a, b)
+
+
+def _integer_pow(a, b):
+    """Integer powers, not differentiable: a negative Python exponent raises, as PyTorch;
+    negative exponents in a tensor give 1 / a**|b| rounded towards zero (1, -1 or 0)."""
+    if isinstance(b, builtins.int) and not isinstance(b, builtins.bool) and b < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    a, b = _promote_pair(a, b)
+    ra = a._data if isinstance(a, Tensor) else a
+    rb = b._data if isinstance(b, Tensor) else b
+    xp = xp_of(ra if isinstance(a, Tensor) else rb)
+    ra, rb = xp.asarray(ra), xp.asarray(rb)
+    neg = rb < 0
+    out = ra ** xp.where(neg, 0, rb).astype(rb.dtype)
+    if rb.dtype.kind == "i":
+        odd = (rb % 2) != 0
+        inv = xp.where(ra == 1, 1, xp.where(ra == -1, xp.where(odd, -1, 1), 0))
+        out = xp.where(neg, inv.astype(out.dtype), out)
+    dt = result_type(a, b)
+    return Tensor._make(xp.asarray(out).astype(dt, copy=False), False)
 
 
 def neg(a):
@@ -648,7 +671,7 @@ def squeeze(a, dim=None):
     if dim is None:
         new = tuple(s for s in a.shape if s != 1)
     else:
-        dims = normalize_dims(dim, a.ndim) if a.ndim else ()
+        dims = normalize_dims(dim, a.ndim)
         new = tuple(s for i, s in enumerate(a.shape) if not (i in dims and s == 1))
     return reshape(a, new)
 
@@ -725,7 +748,13 @@ def repeat(a, *repeats):
 
 def flip(a, dims):
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    return shape_ops.Flip.apply(a, tuple(normalize_dim(d, a.ndim) for d in dims))
+    dims = tuple(normalize_dim(d, a.ndim) for d in dims)
+    for i, d in enumerate(dims):
+        if d in dims[:i]:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    if a.ndim == 0:
+        return Tensor._alias(a)
+    return shape_ops.Flip.apply(a, dims)
 
 
 def cat(tensors, dim=0):

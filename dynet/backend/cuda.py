@@ -133,13 +133,41 @@ def require(index=0):
 
 
 _elementwise_kernels = {}
+_raw_kernels = {}
+
+
+def check_registered(definition, raw=False):
+    """Raises unless `definition` ((name, in, out, body), or (name, source) when raw) is
+    listed, exactly, in a backend.kernels module's CUDA_KERNELS (CUDA_RAW_KERNELS): the
+    NVRTC compile tests in CI compile exactly those, so nothing unlisted reaches a GPU."""
+    from . import kernels  # kernels import this module at their top
+    table = kernels.registered_raw_kernels() if raw else kernels.registered_kernels()
+    definition = tuple(definition)
+    if any(entry == definition for _, entry in table.get(definition[0], ())):
+        return
+    listing = "CUDA_RAW_KERNELS" if raw else "CUDA_KERNELS"
+    raise RuntimeError(
+        f"CUDA kernel dynet_{definition[0]} is not listed, with this exact source, in a "
+        f"backend.kernels module's {listing}, so CI never compiled it; add it there")
 
 
 def elementwise_kernel(name, in_params, out_params, body):
     """cupy.ElementwiseKernel `dynet_<name>`, built once per process on first use (nothing
-    touches CUDA at import; CuPy compiles and caches per device at the first launch)."""
+    touches CUDA at import; CuPy compiles and caches per device at the first launch).
+    The definition must be registered (check_registered)."""
     k = _elementwise_kernels.get(name)
     if k is None:
+        check_registered((name, in_params, out_params, body))
         k = _cupy.ElementwiseKernel(in_params, out_params, body, "dynet_" + name)
         _elementwise_kernels[name] = k
+    return k
+
+
+def raw_kernel(name, source):
+    """cupy.RawKernel for the `extern "C"` function `name` of a registered CUDA source."""
+    k = _raw_kernels.get(name)
+    if k is None:
+        check_registered((name, source), raw=True)
+        k = _cupy.RawKernel(source, name)
+        _raw_kernels[name] = k
     return k

@@ -339,10 +339,17 @@ _COL2IM_SRC = r"""
 
 _GEOM = ("int32 N, int32 C, int32 H, int32 W, int32 kh, int32 kw, int32 sh, int32 sw, "
          "int32 ph, int32 pw, int32 dh, int32 dw, int32 Ho, int32 Wo")
+# every kernel this module builds, for the NVRTC compile tests (see kernels/__init__.py)
+CUDA_KERNELS = [
+    ("im2col", "raw T x, " + _GEOM, "T col", _IM2COL_SRC),
+    ("col2im", "raw T col, " + _GEOM, "T dx", _COL2IM_SRC),
+]
+CUDA_RAW_NDIM = {"im2col": {"x": 4}, "col2im": {"col": 3}}
+_KERNELS = {entry[0]: entry for entry in CUDA_KERNELS}
+
+
 def _cuda_kernel(name):
-    if name == "im2col":
-        return cuda.elementwise_kernel("im2col", "raw T x, " + _GEOM, "T col", _IM2COL_SRC)
-    return cuda.elementwise_kernel("col2im", "raw T col, " + _GEOM, "T dx", _COL2IM_SRC)
+    return cuda.elementwise_kernel(*_KERNELS[name])
 
 
 def _geom_args(p, n):

@@ -10,6 +10,7 @@ float16) run the same math as in-place ufunc calls with `out=` buffers. The grad
 written to.
 """
 import functools
+import itertools
 
 import numpy as np
 
@@ -128,20 +129,25 @@ def sgd_update(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maxim
     return p
 
 
-def _sgd_cuda(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximize,
-              first_step):
-    use_momentum = momentum != 0
+def _sgd_def(use_momentum, nesterov, maximize, weight_decay, first_step):
+    """(name, in_params, out_params, body) of the fused SGD kernel for these flags."""
     name = "sgd_m{}n{}x{}w{}f{}".format(*map(_flag, (use_momentum, nesterov, maximize,
-                                                      weight_decay != 0, first_step)))
+                                                      weight_decay, first_step)))
     body = ["T d = " + ("-g" if maximize else "g") + ";"]
-    if weight_decay != 0:
+    if weight_decay:
         body.append("d = d + weight_decay * p;")
     if use_momentum:
         body.append("buf = d;" if first_step else "buf = buf * momentum + omd * d;")
         body.append("d = d + momentum * buf;" if nesterov else "d = buf;")
     body.append("p = p - lr * d;")
     outs = "T p, T buf" if use_momentum else "T p"
-    k = _kernel(name, "T g, T lr, T momentum, T omd, T weight_decay", outs, "\n".join(body))
+    return name, "T g, T lr, T momentum, T omd, T weight_decay", outs, "\n".join(body)
+
+
+def _sgd_cuda(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximize,
+              first_step):
+    use_momentum = momentum != 0
+    k = _kernel(*_sgd_def(use_momentum, nesterov, maximize, weight_decay != 0, first_step))
     arrays = (g, p, buf) if use_momentum else (g, p)
     _launch(k, p, (lr, momentum, 1.0 - dampening, weight_decay), arrays)
     return p
@@ -189,16 +195,16 @@ def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps
     return p
 
 
-def _adam_cuda(p, g, m, v, vmax, w, beta2, eps, weight_decay, decay, step_size, bc2_sqrt,
-               amsgrad, maximize):
+def _adam_def(amsgrad, maximize, weight_decay, decay, small_w):
+    """(name, in_params, out_params, body) of the fused Adam kernel for these flags."""
     # every flag compiled into the body (small_w included) must be part of the cache key
-    name = "adam_a{}x{}w{}d{}s{}".format(*map(_flag, (amsgrad, maximize, weight_decay != 0,
-                                                      decay != 1.0, abs(w) < 0.5)))
+    name = "adam_a{}x{}w{}d{}s{}".format(*map(_flag, (amsgrad, maximize, weight_decay,
+                                                      decay, small_w)))
     body = ["T d = " + ("-g" if maximize else "g") + ";",
-            "const bool small_w = {};".format("true" if abs(w) < 0.5 else "false")]
-    if decay != 1.0:
+            "const bool small_w = {};".format("true" if small_w else "false")]
+    if decay:
         body.append("p = p * decay;")
-    if weight_decay != 0:
+    if weight_decay:
         body.append("d = d + weight_decay * p;")
     body.append(_LERP_SRC.format(m="m"))
     body.append("v = v * beta2 + omb2 * d * d;")
@@ -210,8 +216,13 @@ def _adam_cuda(p, g, m, v, vmax, w, beta2, eps, weight_decay, decay, step_size, 
         body.append("T denom = sqrt(v) / bc2_sqrt + eps;")
     body.append("p = p + neg_step_size * m / denom;")
     outs = "T p, T m, T v, T vmax" if amsgrad else "T p, T m, T v"
-    k = _kernel(name, "T g, T w, T omw, T beta2, T omb2, T eps, T weight_decay, T decay, "
-                "T neg_step_size, T bc2_sqrt", outs, "\n".join(body))
+    return (name, "T g, T w, T omw, T beta2, T omb2, T eps, T weight_decay, T decay, "
+            "T neg_step_size, T bc2_sqrt", outs, "\n".join(body))
+
+
+def _adam_cuda(p, g, m, v, vmax, w, beta2, eps, weight_decay, decay, step_size, bc2_sqrt,
+               amsgrad, maximize):
+    k = _kernel(*_adam_def(amsgrad, maximize, weight_decay != 0, decay != 1.0, abs(w) < 0.5))
     arrays = (g, p, m, v, vmax) if amsgrad else (g, p, m, v)
     _launch(k, p, (w, 1.0 - w, beta2, 1.0 - beta2, eps, weight_decay, decay, -step_size,
                    bc2_sqrt), arrays)
@@ -258,15 +269,13 @@ def rmsprop_update(p, g, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
     return p
 
 
-def _rmsprop_cuda(p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum, centered,
-                  maximize):
-    use_momentum = momentum > 0
-    w = 1.0 - alpha
+def _rmsprop_def(centered, use_momentum, maximize, weight_decay, small_w):
+    """(name, in_params, out_params, body) of the fused RMSprop kernel for these flags."""
     name = "rmsprop_c{}m{}x{}w{}s{}".format(*map(_flag, (centered, use_momentum, maximize,
-                                                         weight_decay != 0, abs(w) < 0.5)))
+                                                         weight_decay, small_w)))
     body = ["T d = " + ("-g" if maximize else "g") + ";",
-            "const bool small_w = {};".format("true" if abs(w) < 0.5 else "false")]
-    if weight_decay != 0:
+            "const bool small_w = {};".format("true" if small_w else "false")]
+    if weight_decay:
         body.append("d = d + weight_decay * p;")
     body.append("sq = sq * alpha + w * d * d;")
     if centered:
@@ -281,8 +290,16 @@ def _rmsprop_cuda(p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum, cen
         body.append("p = p + neg_lr * d / avg;")
     outs = ["T p", "T sq"] + (["T ga"] if centered else []) + (["T buf"] if use_momentum
                                                                  else [])
-    k = _kernel(name, "T g, T lr, T neg_lr, T alpha, T w, T omw, T eps, T weight_decay, "
-                "T momentum", ", ".join(outs), "\n".join(body))
+    return (name, "T g, T lr, T neg_lr, T alpha, T w, T omw, T eps, T weight_decay, "
+            "T momentum", ", ".join(outs), "\n".join(body))
+
+
+def _rmsprop_cuda(p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum, centered,
+                  maximize):
+    use_momentum = momentum > 0
+    w = 1.0 - alpha
+    k = _kernel(*_rmsprop_def(centered, use_momentum, maximize, weight_decay != 0,
+                              abs(w) < 0.5))
     arrays = [g, p, sq] + ([ga] if centered else []) + ([buf] if use_momentum else [])
     # the lerp weight is 1 - alpha, so its complement is alpha
     _launch(k, p, (lr, -lr, alpha, w, alpha, eps, weight_decay, momentum), arrays)
@@ -296,14 +313,7 @@ def _rmsprop_cuda(p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum, cen
 def adagrad_update(p, g, state_sum, clr, weight_decay, eps, maximize):
     """One Adagrad step with the decayed learning rate `clr`, in place."""
     if _fusable(p, g):
-        name = "adagrad_x{}w{}".format(_flag(maximize), _flag(weight_decay != 0))
-        body = ["T d = " + ("-g" if maximize else "g") + ";"]
-        if weight_decay != 0:
-            body.append("d = d + weight_decay * p;")
-        body.append("s = s + d * d;")
-        body.append("p = p + neg_clr * d / (sqrt(s) + eps);")
-        k = _kernel(name, "T g, T neg_clr, T eps, T weight_decay", "T p, T s",
-                    "\n".join(body))
+        k = _kernel(*_adagrad_def(maximize, weight_decay != 0))
         _launch(k, p, (-clr, eps, weight_decay), (g, p, state_sum))
         return p
     xp = xp_of(p)
@@ -320,6 +330,17 @@ def adagrad_update(p, g, state_sum, clr, weight_decay, eps, maximize):
     return p
 
 
+def _adagrad_def(maximize, weight_decay):
+    """(name, in_params, out_params, body) of the fused Adagrad kernel for these flags."""
+    name = "adagrad_x{}w{}".format(_flag(maximize), _flag(weight_decay))
+    body = ["T d = " + ("-g" if maximize else "g") + ";"]
+    if weight_decay:
+        body.append("d = d + weight_decay * p;")
+    body.append("s = s + d * d;")
+    body.append("p = p + neg_clr * d / (sqrt(s) + eps);")
+    return name, "T g, T neg_clr, T eps, T weight_decay", "T p, T s", "\n".join(body)
+
+
 # ---------------------------------------------------------------------------------------
 # Adadelta
 
@@ -327,16 +348,7 @@ def adagrad_update(p, g, state_sum, clr, weight_decay, eps, maximize):
 def adadelta_update(p, g, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
     """One Adadelta step in place, in torch.optim.Adadelta's order of operations."""
     if _fusable(p, g):
-        name = "adadelta_x{}w{}".format(_flag(maximize), _flag(weight_decay != 0))
-        body = ["T d = " + ("-g" if maximize else "g") + ";"]
-        if weight_decay != 0:
-            body.append("d = d + weight_decay * p;")
-        body += ["sq = sq * rho + d * d * (1 - rho);",
-                 "T delta = sqrt(acc + eps) / sqrt(sq + eps) * d;",
-                 "acc = acc * rho + delta * delta * (1 - rho);",
-                 "p = p + neg_lr * delta;"]
-        k = _kernel(name, "T g, T neg_lr, T rho, T eps, T weight_decay", "T p, T sq, T acc",
-                    "\n".join(body))
+        k = _kernel(*_adadelta_def(maximize, weight_decay != 0))
         _launch(k, p, (-lr, rho, eps, weight_decay), (g, p, square_avg, acc_delta))
         return p
     xp = xp_of(p)
@@ -360,6 +372,37 @@ def adadelta_update(p, g, square_avg, acc_delta, lr, rho, eps, weight_decay, max
     delta *= -lr
     p += delta
     return p
+
+
+def _adadelta_def(maximize, weight_decay):
+    """(name, in_params, out_params, body) of the fused Adadelta kernel for these flags."""
+    name = "adadelta_x{}w{}".format(_flag(maximize), _flag(weight_decay))
+    body = ["T d = " + ("-g" if maximize else "g") + ";"]
+    if weight_decay:
+        body.append("d = d + weight_decay * p;")
+    body += ["sq = sq * rho + d * d * (1 - rho);",
+             "T delta = sqrt(acc + eps) / sqrt(sq + eps) * d;",
+             "acc = acc * rho + delta * delta * (1 - rho);",
+             "p = p + neg_lr * delta;"]
+    return (name, "T g, T neg_lr, T rho, T eps, T weight_decay", "T p, T sq, T acc",
+            "\n".join(body))
+
+
+# ---------------------------------------------------------------------------------------
+# Kernel registry: every flag combination of every fused update (see kernels/__init__.py)
+
+def _all_flags(n):
+    return itertools.product((False, True), repeat=n)
+
+
+CUDA_KERNELS = ([_sgd_def(*f) for f in _all_flags(5)] + [_adam_def(*f) for f in _all_flags(5)]
+                + [_rmsprop_def(*f) for f in _all_flags(5)]
+                + [_adagrad_def(*f) for f in _all_flags(2)]
+                + [_adadelta_def(*f) for f in _all_flags(2)])
+# only float32/float64 parameters take the fused kernels (_FUSED_DTYPES)
+CUDA_DTYPES = ("float32", "float64")
+# every input but the gradient is a hyperparameter passed as a scalar of p's dtype
+CUDA_SCALARS = {k[0]: tuple(a.split()[-1] for a in k[1].split(",")[1:]) for k in CUDA_KERNELS}
 
 
 # ---------------------------------------------------------------------------------------

@@ -264,12 +264,17 @@ _MAXPOOL_BWD_SRC = r"""
 
 _GEOM = ("int32 H, int32 W, int32 kh, int32 kw, int32 sh, int32 sw, int32 ph, int32 pw, "
          "int32 dh, int32 dw, int32 Ho, int32 Wo")
+# every kernel this module builds, for the NVRTC compile tests (see kernels/__init__.py)
+CUDA_KERNELS = [
+    ("maxpool2d_fwd", "raw T x, " + _GEOM, "T y, int64 idx", _MAXPOOL_FWD_SRC),
+    ("maxpool2d_bwd", "raw T g, raw int64 idx, " + _GEOM, "T gx", _MAXPOOL_BWD_SRC),
+]
+CUDA_RAW_NDIM = {"maxpool2d_fwd": {"x": 4}, "maxpool2d_bwd": {"g": 4, "idx": 4}}
+_KERNELS = {entry[0]: entry for entry in CUDA_KERNELS}
+
+
 def _cuda_kernel(name):
-    if name == "fwd":
-        return cuda.elementwise_kernel("maxpool2d_fwd", "raw T x, " + _GEOM, "T y, int64 idx",
-                                       _MAXPOOL_FWD_SRC)
-    return cuda.elementwise_kernel("maxpool2d_bwd", "raw T g, raw int64 idx, " + _GEOM,
-                                   "T gx", _MAXPOOL_BWD_SRC)
+    return cuda.elementwise_kernel(*_KERNELS["maxpool2d_" + name])
 
 
 def _geom_args(p):

@@ -3,6 +3,7 @@ from . import autograd, backend, dtypes
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
 from .backend import Device
+from .backend import get_default_device, set_default_device
 from .backend.parallel import get_num_threads, set_num_threads
 from .dtypes import (DType, bool, double, float, float16, float32, float64, get_default_dtype,
                      half, int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
@@ -37,6 +38,7 @@ from .ops.pointwise_functions import (acos, acosh, arccos, arccosh, arcsin, arcs
                                       trunc, xlogy)
 from .serialization import load, save
 from . import backends, cuda, nn, optim, special, utils  # noqa: E402  (after the names they use)
+from . import accelerator  # noqa: E402
 from .utils.dlpack import from_dlpack  # noqa: E402
 
 subtract, multiply, divide, true_divide = sub, mul, div, div

@@ -4,7 +4,7 @@ import builtins
 import numpy as np
 
 from . import dtypes, random
-from .backend import as_device, concrete, device_context, move
+from .backend import as_device, concrete, device_context, get_default_device, move
 from .tensor import Tensor
 
 
@@ -16,7 +16,7 @@ def _finish(array, requires_grad):
 
 
 def _target(device):
-    return concrete(as_device(device))
+    return concrete(get_default_device() if device is None else as_device(device))
 
 
 def _size(size):
@@ -77,7 +77,7 @@ def as_tensor(data, dtype=None, device=None):
     """Like tensor(), but shares memory when data is already an array of the right kind."""
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype)
-    if isinstance(data, np.ndarray) and (device is None or _target(device).type == "cpu"):
+    if isinstance(data, np.ndarray) and _target(device).type == "cpu":
         if dtype is None or np.dtype(_np_dtype(dtype)) == data.dtype:
             dtypes.from_numpy_dtype(data.dtype)
             return Tensor._make(data, False)

@@ -62,8 +62,35 @@ class Device:
     def __hash__(self):
         return hash(self._key())
 
+    def __enter__(self):
+        """`with dynet.device('cuda'):` makes it the factories' default device inside."""
+        global _default_device
+        _default_stack.append(_default_device)
+        _default_device = self
+        return self
+
+    def __exit__(self, *exc):
+        global _default_device
+        _default_device = _default_stack.pop()
+
 
 CPU = Device("cpu")
+_default_device = None  # None: the CPU, as in PyTorch
+_default_stack = []
+
+
+def get_default_device():
+    """The device factory functions use when given device=None (CPU unless changed)."""
+    if _default_device is None:
+        return CPU
+    return concrete(_default_device) if _default_device.type == "cuda" else _default_device
+
+
+def set_default_device(device):
+    """Sets the device for factories called without one (tensor, zeros, randn, nn layers'
+    parameters, ...); None restores the CPU. torch.set_default_device's semantics."""
+    global _default_device
+    _default_device = None if device is None else as_device(device)
 _CUDA_DEVICES = {}
 
 

@@ -83,7 +83,11 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None):
                 _post_accumulate(t)
         if not is_node:
             continue
-        in_grads = v.backward(v, g)
+        if v.cuda_device is None:
+            in_grads = v.backward(v, g)
+        else:  # under the forward inputs' GPU (see Function.apply)
+            with v.cuda_device:
+                in_grads = v.backward(v, g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         for p, pg in zip(v.parents, in_grads):

@@ -25,6 +25,8 @@ class Function:
     # the tensor this node produced, set only when it has hooks or retains its grad (a
     # strong reference would otherwise keep every output alive)
     _owner = None
+    # the CuPy device of a CUDA call's inputs: backward runs under it too (engine)
+    cuda_device = None
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -76,15 +78,22 @@ class Function:
             else:
                 arrays.append(a)
                 parents.append(None)
+        ctx = cls()
         if on_gpu is not None:  # all-CPU calls (the common case) pay nothing for this check
             _check_same_device(cls, on_gpu, args)
-        ctx = cls()
+            # CuPy allocates and launches on the CURRENT device, not the inputs': a call on
+            # cuda:1 while cuda:0 is current would otherwise compute on (or fail on) cuda:0
+            ctx.cuda_device = on_gpu._data.device
         record = record and grad_mode._enabled
         if record:
             ctx.needs_input_grad = tuple([p is not None for p in parents])
         else:
             ctx.needs_input_grad = (False,) * len(parents)
-        out = cls.forward(ctx, *arrays, **kwargs)
+        if ctx.cuda_device is None:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        else:
+            with ctx.cuda_device:
+                out = cls.forward(ctx, *arrays, **kwargs)
         result = Tensor._make(out, record)
         if record:
             ctx.parents = parents

@@ -3,6 +3,12 @@
 No math lives here: every operation delegates to dynet.ops.functions, which calls one
 autograd Function per op. The raw array is `_data`; `.data` is a detached Tensor sharing
 it, as in PyTorch.
+
+Storage (dynet.autograd.views has the whole model): a tensor's version box `_vbox` is
+shared by every tensor over the same memory and bumped by each in-place write; `_view`
+links a view to its root base. Both are class-level None for a plain tensor, so creating
+one costs nothing extra. An in-place op is a real write into the tensor's memory, also
+inside a recorded graph, where the tensor (or, for a view, its base) gets a new history.
 """
 import builtins
 
@@ -45,6 +51,8 @@ class Tensor:
     """A multi-dimensional array with autograd, on the CPU (NumPy) or a GPU (CuPy)."""
 
     __array_priority__ = 1000  # numpy scalars defer to Tensor's reflected operators
+    _vbox = None  # the storage's shared version box, created on first need (views.box)
+    _view = None  # ViewInfo when this tensor is a view of another tensor's memory
 
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
         """Legacy constructor, as torch.Tensor: Tensor(2, 3) is uninitialised of that shape;
@@ -64,7 +72,7 @@ class Tensor:
         self._data = src._data
         self._requires_grad = src._requires_grad
         self.grad = None
-        self.grad_fn = None
+        self._grad_fn = None
         self._retains_grad = False
         self._backward_hooks = None
 
@@ -77,7 +85,7 @@ class Tensor:
         t._data = array
         t._requires_grad = requires_grad
         t.grad = None
-        t.grad_fn = None
+        t._grad_fn = None
         t._retains_grad = False
         t._backward_hooks = None
         return t
@@ -87,21 +95,28 @@ class Tensor:
         """A new node that shares `a`'s data (used where an op changes nothing)."""
         return F.reshape_alias(a)
 
-    def _rebind(self, out):
-        """Makes this tensor the result `out` of an in-place op recorded in the graph.
-
-        Nodes recorded earlier keep pointing at this tensor's old node, so they still see
-        the value from before the in-place op.
-        """
-        if self.grad_fn is not None and self.grad_fn._owner is self:
-            self.grad_fn._owner = None  # hooks and retain_grad follow the tensor
-        self._data = out._data
-        self.grad_fn = out.grad_fn
-        self._requires_grad = out._requires_grad
-        if self.grad_fn is not None and (self._backward_hooks or self._retains_grad):
-            self.grad_fn._owner = self
-
     # ------------------------------------------------------------ attributes
+
+    @property
+    def grad_fn(self):
+        if self._view is not None:
+            views.sync_view(self)  # a view of a base changed in place since: new history
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, node):
+        self._grad_fn = node
+
+    @property
+    def _version(self):
+        """How many in-place writes this tensor's storage has seen (shared with its views)."""
+        b = self._vbox
+        return 0 if b is None else b[0]
+
+    @property
+    def _base(self):
+        """The tensor this one is a view of, or None."""
+        return None if self._view is None else self._view.base
 
     @property
     def data(self):
@@ -113,6 +128,8 @@ class Tensor:
 
     @property
     def requires_grad(self):
+        if self._view is not None:
+            views.sync_view(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -313,12 +330,15 @@ class Tensor:
         return F.clone(self)
 
     def detach(self):
-        return Tensor._make(self._data, False)
+        """A tensor sharing this one's memory AND version counter, outside the graph."""
+        t = Tensor._make(self._data, False)
+        t._vbox = views.box(self)
+        return t
 
     def detach_(self):
-        if self.grad_fn is not None and self.grad_fn._owner is self:
-            self.grad_fn._owner = None
-        self.grad_fn = None
+        if self._grad_fn is not None and self._grad_fn._owner is self:
+            self._grad_fn._owner = None
+        self._grad_fn = None
         self._requires_grad = False
         return self
 
@@ -518,19 +538,18 @@ class Tensor:
     # ------------------------------------------------------------ in-place ops
 
     def _inplace(self, compute, *others):
-        """Runs `compute(self, *others)` in place: mutates the array, or rebinds the node.
+        """Runs `compute(self, *others)` and writes the result into this tensor's memory.
 
-        When recording, it runs out of place and this tensor is rebound to the result's node.
+        When recording, the op runs out of place and the write then rewrites the history of
+        this tensor, or of its base if it is a view (dynet.autograd.views.commit_inplace).
         """
         recording = grad_mode._enabled and (
-            self._requires_grad or builtins.any(
+            self.requires_grad or views.base_requires_grad(self) or builtins.any(
                 isinstance(o, Tensor) and o._requires_grad for o in others))
         if recording:
-            if self.grad_fn is None and self._requires_grad:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                                   "in-place operation.")
+            views.check_inplace(self)
             # the op records this tensor's current node as its input, also where `self` is
-            # among `others` (x.mul_(x)), before the tensor is rebound to the op's node
+            # among `others` (x.mul_(x)), before the tensor gets the op's node
             out = compute(self, *others)
         else:
             with grad_mode.no_grad():
@@ -543,15 +562,9 @@ class Tensor:
                                f"type {self.dtype}")
         if recording:
             # an in-place op keeps the tensor's dtype (float32 += float64 stays float32)
-            self._rebind(out if out.dtype == self.dtype else out.to(self.dtype))
-            return self
-        if out._data is not self._data:
-            try:
-                self._data[...] = out._data
-            except ValueError as err:  # NumPy's read-only broadcast view from expand()
-                raise RuntimeError(f"unsupported operation: cannot write in place to this "
-                                   f"tensor of shape {list(self.shape)}: {err}; clone() it "
-                                   "first") from err
+            views.commit_inplace(self, out if out.dtype == self.dtype else out.to(self.dtype))
+        else:
+            views.write(self, out._data)
         return self
 
     def add_(self, other, alpha=1):
@@ -585,6 +598,8 @@ class Tensor:
         def compute(s, o):
             if isinstance(o, Tensor) and o.requires_grad:
                 return F.clone(F.expand(o.to(s.dtype), *s.shape))  # gradient flows to src
+            if s._requires_grad and grad_mode._enabled:  # old value gets a zero gradient
+                return F.masked_fill(s, _true(s), F.copy_into(s, o))
             return F.copy_into(s, o)
         return self._inplace(compute, src)
 
@@ -595,11 +610,12 @@ class Tensor:
         if grad_mode._enabled and (self._requires_grad or (
                 isinstance(value, Tensor) and value._requires_grad)):
             # recorded as a where() so the old graph gets a zero gradient, as in PyTorch
-            mask = Tensor._make(xp_of(self._data).asarray(True), False)
-            return self._inplace(lambda s, v: F.masked_fill(s, mask, v), value)
+            return self._inplace(lambda s, v: F.masked_fill(s, _true(s), v), value)
         if isinstance(value, Tensor):
             value = value.item()
+        views.check_overlap(self)
         self._data.fill(value)
+        views.bump(self)
         return self
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
@@ -636,10 +652,10 @@ class Tensor:
         return self._inplace_view(F.unsqueeze(self, dim))
 
     def _inplace_view(self, out):
-        if out.grad_fn is not None:
-            self._rebind(out)
-        else:
-            self._data = out._data
+        """squeeze_/unsqueeze_: this tensor takes the view's shape (and node, if recorded)."""
+        self._data = out._data
+        if out._grad_fn is not None:
+            views._set_history(self, out._grad_fn, out._requires_grad)
         return self
 
     # ------------------------------------------------------------ new_* factories
@@ -684,6 +700,11 @@ class Tensor:
         return F.expand(self, *sizes)
 
 
+def _true(t):
+    """A 0-d True on t's device (the mask of a recorded full overwrite)."""
+    return Tensor._make(xp_of(t._data).asarray(True), False)
+
+
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
                "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
@@ -719,6 +740,7 @@ def _install_methods():
 
 
 from . import creation as C  # noqa: E402
+from .autograd import views  # noqa: E402
 from .ops import functions as F  # noqa: E402
 
 _install_methods()

@@ -6,6 +6,7 @@ op that later rebinds a tensor to a new node never changes what older nodes poin
 """
 from ..backend import device_of, xp_of
 from .function import Function
+from .views import check_saved
 
 _RELEASED = ("Trying to backward through the graph a second time (or directly access saved "
              "tensors after they have already been freed). Saved intermediate values of the "
@@ -83,6 +84,8 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None):
                 _post_accumulate(t)
         if not is_node:
             continue
+        if v._saved_versions is not None:
+            check_saved(v)
         if v.cuda_device is None:
             in_grads = v.backward(v, g)
         else:  # under the forward inputs' GPU (see Function.apply)

@@ -4,6 +4,11 @@ A Function instance doubles as the graph node (`grad_fn`) of the tensor it produ
 its inputs by argument POSITION (never by identity) plus whatever forward saved. Each input
 is recorded as the node that produced it, or as the tensor itself for a leaf, or None when it
 needs no gradient.
+
+Views and version counters (dynet.autograd.views) add three things here, none of them on
+the common path's way: a view input refreshes its history first (`_view` is None for every
+other tensor), a recording call notes the versions of the tensors whose arrays it saved
+(only when forward saved something), and a view op (`is_view`) links its result to its base.
 """
 import numpy as np
 
@@ -27,6 +32,11 @@ class Function:
     _owner = None
     # the CuPy device of a CUDA call's inputs: backward runs under it too (engine)
     cuda_device = None
+    # True on ops whose result is a view of input 0 when the array op returns one (reshape,
+    # permute, expand, basic indexing): the result then shares its base's version counter
+    is_view = False
+    # (box, version, saved index, producer node, array) per saved array of a tensor (views)
+    _saved_versions = None
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -65,13 +75,15 @@ class Function:
         record = False
         for a in args:
             if isinstance(a, Tensor):
+                if a._view is not None:
+                    views.sync_view(a)
                 data = a._data
                 if type(data) is not np.ndarray:
                     on_gpu = a
                 arrays.append(data)
                 if a._requires_grad:
                     record = True
-                    node = a.grad_fn
+                    node = a._grad_fn
                     parents.append(a if node is None else node)
                 else:
                     parents.append(None)
@@ -99,7 +111,11 @@ class Function:
             ctx.parents = parents
             data = result._data
             ctx.out_meta = (data.shape, data.dtype)  # checks the gradients sent to this node
-            result.grad_fn = ctx
+            result._grad_fn = ctx
+            if ctx.saved_tensors:
+                views.track_saved(ctx, args, result)
+        if cls.is_view:
+            views.make_view(cls, args, kwargs, result)
         return result
 
 
@@ -114,3 +130,4 @@ def _check_same_device(cls, first, args):
 
 
 from ..tensor import Tensor  # noqa: E402  (tensor.py imports ops, which import this module)
+from . import views  # noqa: E402

@@ -1,7 +1,7 @@
 """`out=` arguments: write a computed result into a caller's tensor, as PyTorch does."""
 import warnings
 
-from ..autograd import grad_mode
+from ..autograd import grad_mode, views
 
 
 _SCALAR_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
@@ -54,4 +54,5 @@ def write_out(result, out, name="out"):
         out._data = result._data.astype(dst, copy=True)
         return out
     out._data[...] = result._data
+    views.bump(out)
     return out

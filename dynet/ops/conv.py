@@ -33,9 +33,10 @@ class Conv2d(Function):
         y, plan, cols = kernels.conv2d_forward(x4, w4, b, stride, (top, left), dilation,
                                                groups, need_x=need_x)
         ctx.plan, ctx.extra = plan, extra
-        # x is only needed to recompute columns the forward could not afford to keep
+        # x is only read to recompute columns the forward could not afford to keep, but it
+        # is saved whenever w needs a gradient so that editing it in place raises (PyTorch)
         needs_w = ctx.needs_input_grad[1]
-        ctx.save_for_backward(x4 if needs_w and cols is None else None,
+        ctx.save_for_backward(x4 if needs_w else None,
                               w4 if need_x else None, cols if needs_w else None)
         out_shape = y.shape
         if x4_shape is not None:  # back to the caller's rank: (C, ...) or (N, C, L)

@@ -41,32 +41,38 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        # only what backward needs is saved (and version-checked): y * 2 keeps no y
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        ctx.shapes = (_shape(a), _shape(b))
         out = parallel.binary(np.multiply, a, b)
         return a * b if out is None else out
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return (unbroadcast(grad * b, _shape(a)) if ctx.needs_input_grad[0] else None,
-                unbroadcast(grad * a, _shape(b)) if ctx.needs_input_grad[1] else None)
+        sa, sb = ctx.shapes
+        return (unbroadcast(grad * b, sa) if ctx.needs_input_grad[0] else None,
+                unbroadcast(grad * a, sb) if ctx.needs_input_grad[1] else None)
 
 
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
+        ctx.shapes = (_shape(a), _shape(b))
         out = parallel.binary(np.divide, a, b)
         return a / b if out is None else out
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        sa, sb = ctx.shapes
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = unbroadcast(grad / b, _shape(a))
+            ga = unbroadcast(grad / b, sa)
         if ctx.needs_input_grad[1]:
-            gb = unbroadcast(-grad * a / (b * b), _shape(b))
+            gb = unbroadcast(-grad * a / (b * b), sb)
         return ga, gb
 
 

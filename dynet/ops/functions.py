@@ -8,7 +8,7 @@ import builtins
 import numpy as np
 
 from .. import dtypes
-from ..autograd import grad_mode
+from ..autograd import grad_mode, views
 from ..backend import move, xp_of
 from . import elementwise as ew
 from .. import random
@@ -819,6 +819,8 @@ def split(a, split_size_or_sections, dim=0):
     for s in sizes:
         out.append(narrow(a, d, start, s))
         start += s
+    views.mark_multi_output(out, "Split" if isinstance(split_size_or_sections, int)
+                            else "SplitWithSizes")
     return tuple(out)
 
 
@@ -830,7 +832,9 @@ def chunk(a, chunks, dim=0):
 
 def unbind(a, dim=0):
     d = normalize_dim(dim, a.ndim)
-    return tuple(select(a, d, i) for i in range(a.shape[d]))
+    out = tuple(select(a, d, i) for i in range(a.shape[d]))
+    views.mark_multi_output(out, "Unbind")
+    return out
 
 
 def select(a, dim, index):
@@ -903,16 +907,17 @@ def setitem(a, index, value):
     if is_tensor and value.device != a.device:
         raise RuntimeError(f"setitem: value is on {value.device} but the tensor is on "
                            f"{a.device}")
-    if not (grad_mode._enabled and (a._requires_grad or is_tensor and value._requires_grad)):
+    if not (grad_mode._enabled and (a.requires_grad or views.base_requires_grad(a) or
+                                    is_tensor and value._requires_grad)):
+        views.check_overlap(a)
         a._data[key] = value._data if is_tensor else value
+        views.bump(a)
         return
-    if a.grad_fn is None and a._requires_grad:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                           "operation.")
-    # recorded out of place, then `a` is rebound to the new node: the overwritten part of
-    # the old graph gets a zero gradient
+    views.check_inplace(a)
+    # recorded out of place, then written into `a`, which gets the new node: the
+    # overwritten part of the old graph gets a zero gradient
     out = indexing.IndexPut.apply(a, key, value.to(a.dtype) if is_tensor else value)
-    a._rebind(out)
+    views.commit_inplace(a, out)
 
 
 def gather(a, dim, index):
@@ -973,12 +978,11 @@ def copy_into(a, src):
 
 def sample_into(a, kind, p0, p1, generator):
     """Fills `a` in place from U[p0, p1) or N(p0, p1) on its own device's generator."""
-    if grad_mode._enabled and a._requires_grad and a.grad_fn is None:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                           "operation.")
+    if grad_mode._enabled and a.requires_grad:
+        views.check_inplace(a)
     gen = generator if generator is not None else random.generator_for(a.device)
     draw = gen.stream.uniform if kind == "uniform" else gen.stream.normal
-    a._data[...] = draw(a._data.shape, builtins.float(p0), builtins.float(p1), a._data.dtype)
+    views.write(a, draw(a._data.shape, builtins.float(p0), builtins.float(p1), a._data.dtype))
     return a
 
 

@@ -1,4 +1,6 @@
 """Indexing: __getitem__ (basic and advanced), index_put for __setitem__, gather."""
+import numpy as np
+
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..backend.kernels.scatter import index_add_at
@@ -15,10 +17,13 @@ def has_int_array(index):
 
 
 class GetItem(Function):
+    is_view = True  # basic indexing; advanced indexing copies (see views.make_view)
     @staticmethod
     def forward(ctx, a, index):
         ctx.meta = (a.shape, index)
         out = a[index]
+        if isinstance(out, np.generic):  # NumPy gives a scalar for x[i, j]: take a 0-d view
+            out = a[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
         return out
 
     @staticmethod

@@ -6,6 +6,7 @@ from ._util import unbroadcast
 
 
 class Reshape(Function):
+    is_view = True  # when NumPy/CuPy could reshape without copying
     def name(self):
         return "ViewBackward0"  # what PyTorch prints for view() and reshape()
 
@@ -20,6 +21,7 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    is_view = True
     @staticmethod
     def forward(ctx, a, dims):
         ctx.dims = dims
@@ -34,6 +36,7 @@ class Permute(Function):
 
 
 class Expand(Function):
+    is_view = True
     @staticmethod
     def forward(ctx, a, shape):
         ctx.in_shape = a.shape
@@ -65,7 +68,7 @@ class Flip(Function):
     @staticmethod
     def forward(ctx, a, dims):
         ctx.dims = dims
-        return xp_of(a).flip(a, dims)
+        return xp_of(a).flip(a, dims).copy()  # NumPy's flip is a view; PyTorch's a copy
 
     @staticmethod
     def backward(ctx, grad):

@@ -1,4 +1,5 @@
 """Adadelta (the optimizer of PyTorch's MNIST example)."""
+from ..autograd import views
 from ..backend.kernels import optim as K
 from .optimizer import (Optimizer, advance_step, check_hyperparameters, new_step_counter,
                         zeros_state)
@@ -35,4 +36,5 @@ class Adadelta(Optimizer):
                 K.adadelta_update(p._data, p.grad._data, state["square_avg"]._data,
                                   state["acc_delta"]._data, lr, rho, eps, weight_decay,
                                   maximize)
+                views.bump(p)  # an in-place write, as PyTorch counts it
         return loss

@@ -1,4 +1,5 @@
 """Adagrad with learning-rate decay, weight decay and an initial accumulator value."""
+from ..autograd import views
 from ..backend.kernels import optim as K
 from ..tensor import Tensor
 from .optimizer import Optimizer, advance_step, check_hyperparameters, new_step_counter
@@ -51,4 +52,5 @@ class Adagrad(Optimizer):
                 clr = lr / (1 + (step - 1) * lr_decay)
                 K.adagrad_update(p._data, p.grad._data, state["sum"]._data, clr,
                                  weight_decay, eps, maximize)
+                views.bump(p)  # an in-place write, as PyTorch counts it
         return loss

@@ -1,4 +1,5 @@
 """Adam (with AMSGrad, maximize and optional decoupled weight decay) and AdamW."""
+from ..autograd import views
 from ..backend.kernels import optim as K
 from ..tensor import Tensor
 from .optimizer import (Optimizer, advance_step, check_hyperparameters, new_step_counter,
@@ -61,6 +62,7 @@ class Adam(Optimizer):
                 K.adam_update(p._data, p.grad._data, state["exp_avg"]._data,
                               state["exp_avg_sq"]._data, vmax, lr, beta1, beta2, eps,
                               weight_decay, step, amsgrad, maximize, decoupled)
+                views.bump(p)  # an in-place write, as PyTorch counts it
         return loss
 
 

@@ -1,4 +1,5 @@
 """RMSprop (Hinton's, optionally centered, with momentum and weight decay)."""
+from ..autograd import views
 from ..backend.kernels import optim as K
 from .optimizer import (Optimizer, advance_step, check_hyperparameters, new_step_counter,
                         zeros_state)
@@ -53,4 +54,5 @@ class RMSprop(Optimizer):
                 K.rmsprop_update(p._data, p.grad._data, state["square_avg"]._data, grad_avg,
                                  buf, lr, alpha, eps, weight_decay, momentum, centered,
                                  maximize)
+                views.bump(p)  # an in-place write, as PyTorch counts it
         return loss

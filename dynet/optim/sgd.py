@@ -1,4 +1,5 @@
 """SGD with momentum, dampening, Nesterov momentum, weight decay and maximize."""
+from ..autograd import views
 from ..backend.kernels import optim as K
 from .optimizer import Optimizer, check_hyperparameters, zeros_state
 
@@ -47,5 +48,6 @@ class SGD(Optimizer):
                     buf = buf_t._data
                 K.sgd_update(p._data, p.grad._data, buf, lr, momentum, dampening,
                              weight_decay, nesterov, maximize, first)
+                views.bump(p)  # an in-place write, as PyTorch counts it
         return loss
 

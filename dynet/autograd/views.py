@@ -252,21 +252,41 @@ class CopySlices(Function):
 # ---------------------------------------------------------------- saved tensors
 
 def track_saved(ctx, args, result):
-    """Notes the box and version of every input/output tensor whose array ctx saved."""
+    """Notes the box and version of every input/output tensor whose array ctx saved.
+
+    Identity is tried first (ops save their raw inputs and outputs); only a saved view
+    (`.base` set) is compared by owner, so the common case costs a few `is` tests.
+    """
     entries = []
+    out = result._data
     for i, s in enumerate(ctx.saved_tensors):
-        if s is None or not hasattr(s, "base"):
+        if s is None:
             continue
-        if aliases(s, result._data):
+        if s is out:
             entries.append((box(result), 0, i, ctx, None))
             continue
         for a in args:
-            if isinstance(a, Tensor) and aliases(s, a._data):
-                b = box(a)
-                entries.append((b, b[0], i, None, a))
+            if isinstance(a, Tensor) and a._data is s:
                 break
+        else:
+            a = _input_owning(s, args)
+            if a is None:
+                continue
+        b = box(a)
+        entries.append((b, b[0], i, None, a))
     if entries:
         ctx._saved_versions = entries
+
+
+def _input_owning(s, args):
+    """The input tensor whose memory the saved view `s` lies in, if any."""
+    if getattr(s, "base", None) is None:
+        return None
+    owner = _owner(s)
+    for a in args:
+        if isinstance(a, Tensor) and _owner(a._data) is owner:
+            return a
+    return None
 
 
 def check_saved(node):

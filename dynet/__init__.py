@@ -36,8 +36,12 @@ from .ops.pointwise_functions import (acos, acosh, arccos, arccosh, arcsin, arcs
                                       nan_to_num, negative, positive, rad2deg, reciprocal,
                                       remainder, round, signbit, sinc, sinh, square, tan,
                                       trunc, xlogy)
+from .ops.linalg_functions import (addmm, baddbmm, cross, dot, einsum, ger, inner, inverse,
+                                   kron, outer, tensordot, vdot)
+from .ops.linalg_functions import det, legacy_cholesky as cholesky, legacy_qr as qr
+from .ops.linalg_functions import legacy_svd as svd
 from .serialization import load, save
-from . import backends, cuda, nn, optim, special, utils  # noqa: E402  (after the names they use)
+from . import backends, cuda, linalg, nn, optim, special, utils  # noqa: E402  (after their names)
 from . import accelerator  # noqa: E402
 from . import distributed  # noqa: E402
 from .utils.dlpack import from_dlpack  # noqa: E402

@@ -495,7 +495,8 @@ def norm(a, p="fro", dim=None, keepdim=False, dtype=None):
     if p in ("fro", None):
         p = 2
     if p == "nuc":
-        raise NotImplementedError("nuclear norm is not supported")
+        from .linalg_functions import matrix_norm
+        return matrix_norm(a, "nuc", (-2, -1) if dim is None else dim, keepdim)
     return reduce.Norm.apply(a, float(p), dim, keepdim)
 
 

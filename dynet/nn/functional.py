@@ -28,14 +28,17 @@ __all__ = [
     "layer_norm", "group_norm", "embedding", "one_hot", "pad", "normalize", "cross_entropy",
     "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "kl_div",
-    "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
     "adaptive_avg_pool2d",
 ]
 
 # ---------------------------------------------------------------- conv / pool (lazy)
 
 _LAZY = {
-    "conv1d": "dynet.ops.conv", "conv2d": "dynet.ops.conv",
+    "conv1d": "dynet.ops.conv", "conv2d": "dynet.ops.conv", "conv3d": "dynet.ops.conv",
+    "conv_transpose1d": "dynet.ops.conv", "conv_transpose2d": "dynet.ops.conv",
+    "conv_transpose3d": "dynet.ops.conv",
     "max_pool1d": "dynet.ops.pool", "max_pool2d": "dynet.ops.pool",
     "avg_pool1d": "dynet.ops.pool", "avg_pool2d": "dynet.ops.pool",
     "adaptive_avg_pool2d": "dynet.ops.pool",

@@ -40,6 +40,9 @@ from .ops.linalg_functions import (addmm, baddbmm, cross, dot, einsum, ger, inne
                                    kron, outer, tensordot, vdot)
 from .ops.linalg_functions import det, legacy_cholesky as cholesky, legacy_qr as qr
 from .ops.linalg_functions import legacy_svd as svd
+from .ops.reduce_functions import (aminmax, bincount, cummax, cummin, cumprod, cumsum, histc,
+                                   logcumsumexp, median, mode, nanmean, nanmedian, nansum,
+                                   unique)
 from .serialization import load, save
 from . import backends, cuda, linalg, nn, optim, special, utils  # noqa: E402  (after their names)
 from . import accelerator  # noqa: E402

@@ -135,3 +135,18 @@ def test_one_lenet_builder_trains_in_every_framework(name):
     assert all(b.dtype == np.float32 for b in after)
     assert all(not np.array_equal(b, a) for b, a in zip(before, after))
     adapter.cleanup()
+
+
+@pytest.mark.parametrize("name", ["torch", "dynet"])
+def test_new_workloads_run_once(name):
+    if not _installed(name):
+        pytest.skip(f"{name} is not installed")
+    adapter = wl.load_adapter(name)
+    keys = ["lenet_b1", "cifar_b64", "lenet_infer_b1024", "chain100"] + [
+        f"{op}_tiny" for op in wl._TINY_OPS]
+    chosen = {w.key: w for w in wl.select(wl.all_workloads(), only=keys)}
+    assert set(keys) <= set(chosen)
+    for key in keys:
+        step, keep = chosen[key].setup(adapter, "cpu")
+        step()
+    adapter.cleanup()

@@ -39,6 +39,12 @@ from .ops.pointwise_functions import (acos, acosh, arccos, arccosh, arcsin, arcs
 from .ops.reduce_functions import (aminmax, bincount, cummax, cummin, cumprod, cumsum, histc,
                                    logcumsumexp, median, mode, nanmean, nanmedian, nansum,
                                    unique)
+from .ops.shape_functions import (atleast_1d, atleast_2d, atleast_3d, broadcast_shapes,
+                                  broadcast_tensors, diag, diag_embed, diagonal, meshgrid,
+                                  repeat_interleave, roll, rot90, tile, tril, triu)
+from .ops.index_functions import (argwhere, index_add, index_copy, index_fill, masked_scatter,
+                                  masked_select, scatter, scatter_add, scatter_reduce, take)
+from .ops.functions import moveaxis, swapdims
 from .serialization import load, save
 from . import backends, cuda, nn, optim, special, utils  # noqa: E402  (after the names they use)
 from . import accelerator  # noqa: E402

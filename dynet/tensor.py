@@ -522,7 +522,7 @@ class Tensor:
 
         When recording, it runs out of place and this tensor is rebound to the result's node.
         """
-        recording = grad_mode._enabled and (
+        recording = grad_mode._state.enabled and (
             self._requires_grad or builtins.any(
                 isinstance(o, Tensor) and o._requires_grad for o in others))
         if recording:
@@ -592,7 +592,7 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value):
-        if grad_mode._enabled and (self._requires_grad or (
+        if grad_mode._state.enabled and (self._requires_grad or (
                 isinstance(value, Tensor) and value._requires_grad)):
             # recorded as a where() so the old graph gets a zero gradient, as in PyTorch
             mask = Tensor._make(xp_of(self._data).asarray(True), False)

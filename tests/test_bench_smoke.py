@@ -171,3 +171,18 @@ def test_ad_hoc_results_go_to_an_ignored_folder():
     done = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q",
                            str(out / "results.json")])
     assert done.returncode == 0, "bench/results/adhoc/ must be git-ignored"
+
+
+@pytest.mark.parametrize("name", ["torch", "dynet"])
+def test_new_workloads_run_once(name):
+    if not _installed(name):
+        pytest.skip(f"{name} is not installed")
+    adapter = wl.load_adapter(name)
+    keys = ["lenet_b1", "cifar_b64", "lenet_infer_b1024", "chain100"] + [
+        f"{op}_tiny" for op in wl._TINY_OPS]
+    chosen = {w.key: w for w in wl.select(wl.all_workloads(), only=keys)}
+    assert set(keys) <= set(chosen)
+    for key in keys:
+        step, keep = chosen[key].setup(adapter, "cpu")
+        step()
+    adapter.cleanup()

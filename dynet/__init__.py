@@ -37,6 +37,9 @@ from .ops.pointwise_functions import (acos, acosh, arccos, arccosh, arcsin, arcs
                                       nan_to_num, negative, positive, rad2deg, reciprocal,
                                       remainder, round, signbit, sinc, sinh, square, tan,
                                       trunc, xlogy)
+from .ops.reduce_functions import (aminmax, bincount, cummax, cummin, cumprod, cumsum, histc,
+                                   logcumsumexp, median, mode, nanmean, nanmedian, nansum,
+                                   unique)
 from .serialization import load, save
 from . import backends, cuda, nn, optim, special, utils  # noqa: E402  (after the names they use)
 from . import accelerator  # noqa: E402

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import dtypes
 from .autograd import grad_mode
-from .backend import as_device, concrete, device_of, xp_of
+from .backend import as_device, concrete, deferred, device_of, xp_of
 
 
 class Size(tuple):
@@ -258,6 +258,7 @@ class Tensor:
     def numpy(self, force=False):
         if self.device.type != "cpu":
             if force:
+                deferred.flush()
                 return self._data.get()
             raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
                             "Tensor.cpu() to copy the tensor to host memory first.")
@@ -300,12 +301,14 @@ class Tensor:
         return dlpack_device(self)
 
     def item(self):
+        deferred.flush()
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                "to Scalar")
         return self._data.reshape(()).item()
 
     def tolist(self):
+        deferred.flush()
         data = self._data if self.device.type == "cpu" else self._data.get()
         return data.tolist()
 
@@ -386,6 +389,7 @@ class Tensor:
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is "
                                f"ambiguous (shape {tuple(self.shape)})")
+        deferred.flush()
         return builtins.bool(self._data.reshape(()).item())
 
     def __float__(self):

@@ -526,7 +526,7 @@ class Tensor:
 
         When recording, it runs out of place and this tensor is rebound to the result's node.
         """
-        recording = grad_mode._enabled and (
+        recording = grad_mode._state.enabled and (
             self._requires_grad or builtins.any(
                 isinstance(o, Tensor) and o._requires_grad for o in others))
         if recording:
@@ -596,7 +596,7 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value):
-        if grad_mode._enabled and (self._requires_grad or (
+        if grad_mode._state.enabled and (self._requires_grad or (
                 isinstance(value, Tensor) and value._requires_grad)):
             # recorded as a where() so the old graph gets a zero gradient, as in PyTorch
             mask = Tensor._make(xp_of(self._data).asarray(True), False)
@@ -672,7 +672,8 @@ class Tensor:
 
     def view(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (dtypes.DType, np.dtype)):
-            raise NotImplementedError("view(dtype) is not supported")
+            from .ops.shape_functions import view_dtype
+            return view_dtype(self, shape[0])
         return F.reshape(self, *shape)
 
     def view_as(self, other):

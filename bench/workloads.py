@@ -223,6 +223,18 @@ def build_mlp(fw):
                          nn.Linear(512, 10))
 
 
+def build_cifar_cnn(fw):
+    """A CIFAR-style CNN for 3x32x32 inputs: three 3x3 conv-relu-pool stages, 32-64-128
+    channels, then one 2048 -> 10 linear layer."""
+    nn = fw.nn
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(128 * 4 * 4, 10))
+
+
 # ---------------------------------------------------------------------------------------------
 # Workloads
 # ---------------------------------------------------------------------------------------------
@@ -272,6 +284,22 @@ def _train_setup(model_fn, in_shape, batch):
             loss.backward()
             opt.step()
         return step, (model, opt, x, y)
+    return setup
+
+
+def _infer_setup(model_fn, in_shape, batch):
+    """Forward only, under no_grad (as an evaluation loop runs)."""
+    def setup(adapter, device):
+        fw = adapter.fw
+        x = adapter.tensor(_rng().standard_normal((batch,) + in_shape, dtype=np.float32),
+                           device)
+        model = model_fn(fw).to(device)
+        model.eval()
+
+        def step():
+            with fw.no_grad():
+                model(x)
+        return step, (model, x)
     return setup
 
 
@@ -344,6 +372,59 @@ def _binary_setup(numel):
     return setup
 
 
+_TINY_OPS = {
+    # name: (label, input shapes, the op); no autograd: Python and dispatch cost only
+    "add": ("a + b, 4 elements", ((4,), (4,)), lambda fw, a, b: a + b),
+    "mul": ("a * b, 4 elements", ((4,), (4,)), lambda fw, a, b: a * b),
+    "matmul": ("a @ b, 4x4", ((4, 4), (4, 4)), lambda fw, a, b: a @ b),
+    "sum": ("a.sum(), 4 elements", ((4,),), lambda fw, a: a.sum()),
+    "relu": ("relu(a), 4 elements", ((4,),), lambda fw, a: fw.relu(a)),
+    "index": ("a[1], 4x4", ((4, 4),), lambda fw, a: a[1]),
+}
+
+
+def _tiny_setup(name):
+    _, shapes, op = _TINY_OPS[name]
+
+    def setup(adapter, device):
+        rng = _rng()
+        args = [adapter.tensor(rng.standard_normal(s, dtype=np.float32), device)
+                for s in shapes]
+        fw = adapter.fw
+
+        def step():
+            op(fw, *args)
+        return step, args
+    return setup
+
+
+def _tiny_workload(name):
+    label = _TINY_OPS[name][0]
+    return Workload(f"{name}_tiny", "per-op overhead", label, "us/op", _tiny_setup(name),
+                    params={"op": name})
+
+
+def _chain_setup(length, numel):
+    """`length` elementwise ops (alternating * a and + b) on a tensor that requires grad,
+    then sum().backward(): the per-node cost of building and walking the graph."""
+    def setup(adapter, device):
+        rng = _rng()
+        x = adapter.tensor(rng.standard_normal(numel, dtype=np.float32), device,
+                           requires_grad=True)
+        a = adapter.tensor(rng.uniform(0.9, 1.1, numel).astype(np.float32), device)
+        b = adapter.tensor(rng.standard_normal(numel, dtype=np.float32), device)
+
+        def step():
+            adapter.clear_grads((x,))
+            y = x
+            for _ in range(length // 2):
+                y = y * a
+                y = y + b
+            y.sum().backward()
+        return step, (x, a, b)
+    return setup
+
+
 def _conv_workload(key, label, n, cin, cout, k, pad, hw):
     shape = dict(n=n, cin=cin, cout=cout, k=k, pad=pad, hw=hw)
     return Workload(key, "conv2d forward+backward", label, "ms", _conv_setup(**shape),
@@ -354,14 +435,14 @@ def all_workloads():
     """Every workload, in the order they run."""
     elems = 16 * 1024 * 1024
     return [
-        Workload("lenet_b64", "LeNet-5 training step", "batch 64", "ms/step",
-                 _train_setup(build_lenet5, (1, 28, 28), 64), _epoch(64),
+        _lenet(1), _lenet(16), _lenet(64), _lenet(256), _lenet(1024, quick=False),
+        _mlp(128), _mlp(1024),
+        Workload("cifar_b64", "CIFAR-style CNN training step",
+                 "batch 64, 3x32x32, conv 32-64-128 + fc", "ms/step",
+                 _train_setup(build_cifar_cnn, (3, 32, 32), 64), _epoch(64),
                  params={"batch": 64}),
-        Workload("lenet_b256", "LeNet-5 training step", "batch 256", "ms/step",
-                 _train_setup(build_lenet5, (1, 28, 28), 256), _epoch(256),
-                 params={"batch": 256}),
-        Workload("mlp_b128", "MLP 784-512-512-10 training step", "batch 128", "ms/step",
-                 _train_setup(build_mlp, (784,), 128), _epoch(128), params={"batch": 128}),
+        Workload("lenet_infer_b1024", "LeNet-5 inference (no_grad)", "batch 1024", "ms",
+                 _infer_setup(build_lenet5, (1, 28, 28), 1024), params={"batch": 1024}),
         Workload("matmul_1024", "matmul (square, float32)", "1024x1024", "ms",
                  _matmul_setup(1024), _gflops(2 * 1024 ** 3), params={"n": 1024}),
         Workload("matmul_4096", "matmul (square, float32)", "4096x4096", "ms",
@@ -375,9 +456,22 @@ def all_workloads():
         Workload("add_16m", "elementwise a + b", "16M float32", "ms", _binary_setup(elems),
                  _gbytes(3 * 4 * elems),
                  params={"numel": elems, "bytes_counted": "2 read + 1 write"}),
-        Workload("add_tiny", "per-op overhead", "a + b, 4 elements", "us/op",
-                 _binary_setup(4), params={"numel": 4}),
-    ]
+        Workload("chain100", "100-op elementwise chain, forward + backward",
+                 "(y * a + b) x 50 on 256 elements, sum().backward()", "us",
+                 _chain_setup(100, 256), params={"ops": 100, "numel": 256}),
+    ] + [_tiny_workload(name) for name in _TINY_OPS]
+
+
+def _lenet(batch, quick=True):
+    return Workload(f"lenet_b{batch}", "LeNet-5 training step", f"batch {batch}", "ms/step",
+                    _train_setup(build_lenet5, (1, 28, 28), batch), _epoch(batch),
+                    quick=quick, params={"batch": batch})
+
+
+def _mlp(batch):
+    return Workload(f"mlp_b{batch}", "MLP 784-512-512-10 training step", f"batch {batch}",
+                    "ms/step", _train_setup(build_mlp, (784,), batch), _epoch(batch),
+                    params={"batch": batch})
 
 
 def select(workloads, quick=False, only=None):

@@ -1,5 +1,6 @@
 """dynet.utils.summary: the torchsummary-style table, its totals and its side effects."""
 import numpy as np
+import pytest
 
 import dynet
 from dynet import nn
@@ -126,3 +127,28 @@ def test_summary_on_device(device):
     text = summary(model, (1, 28, 28))
     assert "Total params: 61,706" in text
     assert all(p.device == dynet.device(device) for p in model.parameters())
+
+
+def test_torchinfo_convention_batch_included(capsys):
+    # torchinfo's summary(model, input_size=(64, 1, 28, 28)) includes the batch dimension
+    text = summary(LeNet(), input_size=(64, 1, 28, 28))
+    assert text == summary(LeNet(), (1, 28, 28), batch_size=64)
+    assert "[64, 6, 28, 28]" in text and "[64, 10]" in text
+    assert "Total params: 61,706" in text
+    assert "Input size (MB): 0.19" in text  # 64 x 784 x 4 bytes
+    # the explicit form, for models where both readings would run
+    assert summary(LeNet(), (8, 1, 28, 28), batch_dim=None) == \
+        summary(LeNet(), (1, 28, 28), batch_size=8)
+    model = nn.Sequential(nn.Linear(4, 3))
+    assert "[-1, 5, 3]" in summary(model, (5, 4))  # ambiguous: torchsummary's reading
+    assert "[5, 3]" in summary(model, (5, 4), batch_dim=None).splitlines()[3]
+
+
+def test_bad_input_size_reports_the_first_error():
+    with pytest.raises(RuntimeError, match=r"conv2d, but got input of size: \[2, 64, 1, 28"):
+        summary(LeNet(), (64, 1, 28, 28), batch_dim=0)
+    # neither reading runs: the error is the one for the torchsummary reading
+    with pytest.raises(RuntimeError, match=r"got input of size: \[2, 3, 64, 1, 28, 28\]"):
+        summary(LeNet(), (3, 64, 1, 28, 28))
+    with pytest.raises(ValueError, match="batch_dim"):
+        summary(LeNet(), (1, 28, 28), batch_dim=1)

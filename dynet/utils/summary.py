@@ -1,4 +1,8 @@
-"""summary(model, input_size): a torchsummary-style table of layers, shapes and parameters."""
+"""summary(model, input_size): a torchsummary-style table of layers, shapes and parameters.
+
+Both common conventions for `input_size` work: torchsummary's, without the batch dimension
+((1, 28, 28)), and torchinfo's, with it ((64, 1, 28, 28)).
+"""
 from collections import OrderedDict
 
 from .. import creation
@@ -44,36 +48,24 @@ def _model_device(model):
     return "cpu"
 
 
-def summary(model, input_size, device=None, batch_size=-1, dtypes=None):
-    """Prints and returns a table of each layer's output shape and parameter count.
-
-    `input_size` is one shape without the batch dimension, e.g. (1, 28, 28), or a list of
-    shapes for a model with several inputs; `dtypes` lists their dtypes (float32 default;
-    floating inputs are uniform in [0, 1), integer inputs zeros). The forward pass runs
-    under no_grad in eval mode on `device` (default: the model's); training flags are
-    restored afterwards. Totals count each parameter of the model once.
-    """
+def _trace(model, sizes, dtype_list, device, has_batch, batch_size):
+    """Runs one forward pass and returns {layer name: (shape, own params, sample bytes)}."""
     from ..nn.containers import ModuleList, Sequential  # nn is a higher layer than utils
 
-    sizes = _input_sizes(input_size)
-    dtype_list = [_dtypes.float32] * len(sizes) if dtypes is None else \
-        [_dtypes.get_dtype(d) for d in dtypes]
-    if len(dtype_list) != len(sizes):
-        raise ValueError(f"summary() got {len(sizes)} input sizes but {len(dtype_list)} "
-                         "dtypes")
-    device = _model_device(model) if device is None else device
     rows = OrderedDict()
 
     def hook(module, args, output):
         own = [p for p in module._parameters.values() if p is not None]
         rows[f"{type(module).__name__}-{len(rows) + 1}"] = (
-            _shape(output, batch_size), sum(p.numel() for p in own), _sample_bytes(output))
+            _shape(output, batch), sum(p.numel() for p in own), _sample_bytes(output))
 
+    batch = sizes[0][0] if has_batch else batch_size
     hooks = [m.register_forward_hook(hook) for m in model.modules()
              if m is not model and not isinstance(m, (Sequential, ModuleList))]
     # a batch of 2, as torchsummary uses, so training-mode BatchNorm would work as well
-    inputs = [creation.rand(2, *s, dtype=dt, device=device) if dt.is_floating_point
-              else creation.zeros(2, *s, dtype=dt, device=device)
+    lead = () if has_batch else (2,)
+    inputs = [creation.rand(*lead, *s, dtype=dt, device=device) if dt.is_floating_point
+              else creation.zeros(*lead, *s, dtype=dt, device=device)
               for s, dt in zip(sizes, dtype_list)]
     modes = [(m, m.training) for m in model.modules()]
     try:
@@ -85,6 +77,58 @@ def summary(model, input_size, device=None, batch_size=-1, dtypes=None):
             h.remove()
         for m, mode in modes:
             m.training = mode
+    return rows
+
+
+_AUTO = object()
+
+
+def summary(model, input_size, device=None, batch_size=-1, dtypes=None, batch_dim=_AUTO):
+    """Prints and returns a table of each layer's output shape and parameter count.
+
+    Args:
+        model: the Module to describe.
+        input_size: one input shape, or a list of shapes for a model with several inputs.
+            Either without the batch dimension, as torchsummary takes it, e.g. (1, 28, 28),
+            or with it, as torchinfo takes it, e.g. (64, 1, 28, 28).
+        device: where the forward pass runs (default: the model's device).
+        batch_size: the batch size shown in the table for shapes given without a batch
+            dimension (default -1, shown as -1 and sizes per sample, as torchsummary).
+        dtypes: the inputs' dtypes (default float32; floating inputs are uniform in [0, 1),
+            integer inputs zeros).
+        batch_dim: 0 means `input_size` leaves the batch dimension out; None means it
+            includes it (torchinfo's `batch_dim=None`). By default both are tried: the
+            shapes without a batch dimension first, and, when that forward pass fails,
+            the shapes as given, with their first dimension as the batch.
+
+    The forward pass runs under no_grad in eval mode; training flags are restored
+    afterwards. Totals count each parameter of the model once.
+    """
+    sizes = _input_sizes(input_size)
+    dtype_list = [_dtypes.float32] * len(sizes) if dtypes is None else \
+        [_dtypes.get_dtype(d) for d in dtypes]
+    if len(dtype_list) != len(sizes):
+        raise ValueError(f"summary() got {len(sizes)} input sizes but {len(dtype_list)} "
+                         "dtypes")
+    if batch_dim not in (_AUTO, None, 0):
+        raise ValueError(f"summary(): batch_dim must be 0 or None, got {batch_dim!r}")
+    device = _model_device(model) if device is None else device
+    has_batch = batch_dim is None
+    try:
+        rows = _trace(model, sizes, dtype_list, device, has_batch, batch_size)
+    except Exception as first:
+        # torchinfo's convention: a shape with the batch in it fails with one more dim
+        # prepended (e.g. conv2d on 5-D input); run it as given instead
+        if batch_dim is not _AUTO or not all(sizes):
+            raise
+        try:
+            rows = _trace(model, sizes, dtype_list, device, True, batch_size)
+        except Exception:
+            raise first from None  # neither reading works: report the torchsummary one
+        has_batch = True
+    if has_batch:
+        batch_size = sizes[0][0]
+        sizes = [s[1:] for s in sizes]
 
     params = list(model.parameters())
     total = sum(p.numel() for p in params)

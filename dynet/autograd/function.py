@@ -86,7 +86,7 @@ class Function:
             # CuPy allocates and launches on the CURRENT device, not the inputs': a call on
             # cuda:1 while cuda:0 is current would otherwise compute on (or fail on) cuda:0
             ctx.cuda_device = on_gpu._data.device
-        if record and grad_mode._enabled:
+        if record and grad_mode._state.enabled:
             ctx.needs_input_grad = tuple([p is not None for p in parents])
         else:
             record = False

@@ -1,11 +1,18 @@
-"""Convolution: the Conv2d Function plus torch.nn.functional's conv1d and conv2d.
+"""Convolution: Conv2d, ConvTranspose2d and ConvNd Functions plus torch.nn.functional's
+conv1d/2d/3d and conv_transpose1d/2d/3d.
 
 1-D and unbatched inputs are reshaped (views, no copies) to the 4-D case inside one graph
 node, so conv1d and unbatched conv2d cost nothing extra and show as one backward node.
+A transposed convolution is the input gradient of a convolution: forward runs the conv's
+data-gradient kernel (col2im), backward runs the conv itself and its weight gradient.
+conv3d and the transposed forms the 2-D kernels cannot express use the N-d kernels.
 """
+import numpy as np
+
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..backend.kernels import conv as kernels
+from ..backend.kernels import convnd
 from ._util import int_tuple
 
 
@@ -55,6 +62,108 @@ class Conv2d(Function):
             gx = gx.reshape(ctx.x_shape)
         if gw is not None:
             gw = gw.reshape(ctx.w_shape)
+        return gx, gw, gb
+
+
+class ConvTranspose2d(Function):
+    """y = conv_transpose2d(x, w) + b on the 2-D conv kernels, x viewed as (N, Cin, H, W).
+
+    Needs the conv of the output to give back exactly H x W windows (output_padding <
+    stride), so one ConvPlan describes both directions.
+    """
+
+    def name(self):
+        return "ConvolutionBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
+                out_hw=None, x4_shape=None, w4_shape=None, y_shape=None):
+        ctx.x_shape, ctx.w_shape = x.shape, w.shape
+        x4 = x.reshape(x4_shape) if x4_shape is not None else x
+        w4 = w.reshape(w4_shape) if w4_shape is not None else w
+        n = x4.shape[0]
+        plan = kernels.ConvPlan((n, w4.shape[1] * groups) + tuple(out_hw), w4.shape, stride,
+                                padding, dilation, groups, gpu=xp_of(x) is not np,
+                                need_x=True, itemsize=x.dtype.itemsize)
+        y, _, _ = kernels.conv2d_backward(x4, None, w4, plan, None, need_x=True, need_w=False)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
+        ctx.args = (stride, padding, dilation, groups)
+        ctx.y4_shape = y.shape
+        needs_w = ctx.needs_input_grad[1]
+        ctx.save_for_backward(x4 if needs_w else None, w4)
+        return y.reshape(y_shape) if y_shape is not None else y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x4, w4 = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        g4 = grad.reshape(ctx.y4_shape)
+        stride, padding, dilation, groups = ctx.args
+        gx = gw = cols = plan = None
+        if need_x:
+            gx, plan, cols = kernels.conv2d_forward(g4, w4, None, stride, padding, dilation,
+                                                    groups, need_x=False)
+            gx = gx.reshape(ctx.x_shape)
+        if need_w:
+            if plan is None:
+                plan = kernels.plan_for(g4, w4, stride, padding, dilation, groups,
+                                        need_x=False)
+            _, gw, _ = kernels.conv2d_backward(x4, g4, w4, plan, cols, need_x=False,
+                                               need_w=True)
+            gw = gw.reshape(ctx.w_shape)
+        gb = g4.sum(axis=(0, 2, 3)) if need_b else None
+        return gx, gw, gb
+
+
+class ConvNd(Function):
+    """Convolution or transposed convolution over x (N, C, *S), any spatial rank, on the
+    N-d kernels; `x_full` views an unbatched input as a batch of one. `pads` are (lo, hi)
+    pairs; a transposed call gives its output's spatial size as `out`."""
+
+    def name(self):
+        return "ConvolutionBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride=(), pads=(), dilation=(), groups=1, transposed=False,
+                out=None, x_full=None):
+        ctx.x_shape = x.shape
+        xf = x.reshape(x_full) if x_full is not None else x
+        need_x, need_w = ctx.needs_input_grad[:2]
+        if transposed:  # the conv's input is our output, its output our input
+            shape = (xf.shape[0], w.shape[1] * groups) + tuple(out)
+            p = convnd.NdPlan(shape, w.shape, stride, pads, dilation, groups, xf.shape[2:])
+            y = convnd.data_grad(xf, w, p)
+            if b is not None:
+                y += b.reshape((1, -1) + (1,) * len(p.out))
+            ctx.save_for_backward(xf if need_w else None, w if need_x else None)
+        else:
+            p = convnd.NdPlan(xf.shape, w.shape, stride, pads, dilation, groups)
+            y, cols = convnd.forward(xf, w, b, p)
+            ctx.save_for_backward(cols if need_w else None, w if need_x else None)
+        ctx.plan, ctx.transposed, ctx.w_shape = p, transposed, w.shape
+        ctx.unbatched = x_full is not None
+        return y[0] if ctx.unbatched else y
+
+    @staticmethod
+    def backward(ctx, grad):
+        saved, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        p = ctx.plan
+        g = grad[None] if ctx.unbatched else grad
+        gx = gw = None
+        if ctx.transposed:
+            cols = convnd.im2col(g, p)
+            if need_x:
+                gx = convnd.forward(g, w, None, p, cols)[0].reshape(ctx.x_shape)
+            if need_w:
+                gw = convnd.weight_grad(saved, cols, p, ctx.w_shape)
+        else:
+            if need_x:
+                gx = convnd.data_grad(g, w, p).reshape(ctx.x_shape)
+            if need_w:
+                gw = convnd.weight_grad(g, saved, p, ctx.w_shape)
+        gb = g.sum(axis=(0,) + tuple(range(2, g.ndim))) if need_b else None
         return gx, gw, gb
 
 
@@ -144,6 +253,9 @@ def _conv(name, nd, input, weight, bias, stride, padding, dilation, groups):
                            f"({' x '.join(map(str, padded))}). Kernel size: "
                            f"({' x '.join(map(str, eff))}). Kernel size can't be greater "
                            "than actual input size")
+    if nd == 3:
+        return ConvNd.apply(input, weight, bias, stride=stride, pads=pads, dilation=dilation,
+                            groups=groups, x_full=None if batched else x_full)
     if nd == 1:  # a 1-D conv is the 2-D one with H = 1
         stride, dilation, pads = (1,) + stride, (1,) + dilation, ((0, 0),) + pads
         x4 = (x_full[0], x_full[1], 1, x_full[2])
@@ -164,3 +276,111 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
     """torch.nn.functional.conv1d: input (N, C, L) or unbatched (C, L)."""
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """torch.nn.functional.conv3d: input (N, C, D, H, W) or unbatched (C, D, H, W)."""
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+_DIM_NAMES = {1: ("height", "width"), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+def _conv_transpose(name, nd, input, weight, bias, stride, padding, output_padding,  # noqa: A002
+                    groups, dilation):
+    xs, ws = tuple(input.shape), tuple(weight.shape)
+    if len(xs) not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                           f"{name}, but got input of size: {list(xs)}")
+    if len(ws) != nd + 2:
+        raise RuntimeError(f"{name} expects a {nd + 2}-D weight (in_channels, "
+                           f"out_channels/groups, *kernel_size), but got weight of size "
+                           f"{list(ws)}")
+    if input.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        raise RuntimeError(f"Input type ({input.dtype}) and weight type ({weight.dtype}) "
+                           "should be the same" + ("" if bias is None else
+                                                   f" (bias type {bias.dtype})"))
+    groups = int(groups)
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    stride = _tuple(stride, nd, "stride")
+    padding = _tuple(padding, nd, "padding")
+    output_padding = _tuple(output_padding, nd, "output_padding")
+    dilation = _tuple(dilation, nd, "dilation")
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(dilation) <= 0:
+        raise RuntimeError("dilation should be greater than zero")
+    if min(padding) < 0:
+        raise RuntimeError("negative padding is not supported")
+    if min(output_padding) < 0:
+        raise RuntimeError("negative output_padding is not supported")
+    if any(o >= s and o >= d for o, s, d in zip(output_padding, stride, dilation)):
+        # PyTorch reports a 1-D call in its 2-D terms (height 0 / 1 / 1)
+        full = (((0, 1, 1),) if nd == 1 else ()) + tuple(zip(output_padding, stride,
+                                                             dilation))
+        names = _DIM_NAMES[nd]
+        parts = [f"output_padding_{n}: {o}" for n, (o, _, _) in zip(names, full)]
+        parts += [f"stride_{n}: {s}" for n, (_, s, _) in zip(names, full)]
+        parts += [f"dilation_{n}: {d}" for n, (_, _, d) in zip(names, full)]
+        raise RuntimeError("output padding must be smaller than either stride or dilation, "
+                           "but got " + " ".join(parts))
+    batched = len(xs) == nd + 2
+    x_full = xs if batched else (1,) + xs
+    if ws[0] % groups != 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size {[list(ws)]} "
+                           "instead")
+    if x_full[1] != ws[0]:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(ws)}, expected "
+                           f"input{list(x_full)} to have {ws[0]} channels, but got "
+                           f"{x_full[1]} channels instead")
+    c_out = ws[1] * groups
+    if bias is not None and tuple(bias.shape) != (c_out,):
+        raise RuntimeError(f"Given transposed=1, weight of size {list(ws)}, expected bias to "
+                           f"be 1-dimensional with {c_out} elements, but got bias of size "
+                           f"{list(bias.shape)} instead")
+    out = tuple((n - 1) * s - 2 * p + d * (k - 1) + o + 1 for n, s, p, d, k, o in
+                zip(x_full[2:], stride, padding, dilation, ws[2:], output_padding))
+    if min(out) < 1:
+        raise RuntimeError("Given input size per channel: "
+                           f"({' x '.join(map(str, x_full[2:]))}). Calculated output size "
+                           f"per channel: ({' x '.join(map(str, out))}). Output size is too "
+                           "small")
+    y_shape = ((x_full[0], c_out) if batched else (c_out,)) + out
+    if nd <= 2 and all(o < s for o, s in zip(output_padding, stride)):
+        if nd == 1:  # the 2-D kernels with H = 1
+            lift = lambda t: (t[0], t[1], 1, t[2])  # noqa: E731
+            return ConvTranspose2d.apply(
+                input, weight, bias, stride=(1,) + stride, padding=(0,) + padding,
+                dilation=(1,) + dilation, groups=groups, out_hw=(1,) + out,
+                x4_shape=lift(x_full), w4_shape=lift(ws), y_shape=y_shape)
+        return ConvTranspose2d.apply(
+            input, weight, bias, stride=stride, padding=padding, dilation=dilation,
+            groups=groups, out_hw=out, x4_shape=None if batched else x_full,
+            y_shape=None if batched else y_shape)
+    return ConvNd.apply(input, weight, bias, stride=stride, pads=tuple((p, p) for p in padding),
+                        dilation=dilation, groups=groups, transposed=True, out=out,
+                        x_full=None if batched else x_full)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0,  # noqa: A002
+                     output_padding=0, groups=1, dilation=1):
+    """torch.nn.functional.conv_transpose1d: input (N, C_in, L) or (C_in, L), weight
+    (C_in, C_out/groups, k)."""
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0,  # noqa: A002
+                     output_padding=0, groups=1, dilation=1):
+    """torch.nn.functional.conv_transpose2d: input (N, C_in, H, W) or (C_in, H, W)."""
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0,  # noqa: A002
+                     output_padding=0, groups=1, dilation=1):
+    """torch.nn.functional.conv_transpose3d: input (N, C_in, D, H, W) or (C_in, D, H, W)."""
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import xp_of
-from ._util import expand_reduced, normalize_dims
+from ._util import expand_reduced, normalize_dims, select
 
 
 def _reduced_axes(a, dim):
@@ -125,7 +125,8 @@ class Amax(Function):
         axes, keepdim = ctx.meta
         mask = (a == out)
         count = mask.sum(axis=axes, keepdims=True)
-        return expand_reduced(grad, a.shape, axes, keepdim) * mask / count.astype(grad.dtype)
+        share = expand_reduced(grad, a.shape, axes, keepdim) / count.astype(grad.dtype)
+        return select(mask, share)  # the others get 0, also where the gradient is inf
 
 
 class LogSumExp(Function):
@@ -167,7 +168,8 @@ class Norm(Function):
         elif p == 2:
             out = xp.sqrt((a * a).sum(axis=axes, keepdims=True))
         else:
-            out = (absa ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
+            with np.errstate(divide="ignore"):  # negative p: 0 ** p is inf, the norm 0
+                out = (absa ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
         ctx.save_for_backward(a, out)
         ctx.meta = (p, axes, keepdim)
         return xp.asarray(out if keepdim else out.reshape(
@@ -189,8 +191,10 @@ class Norm(Function):
         safe = xp.where(out == 0, 1, out)
         if p == 2:
             return xp.where(out == 0, 0, g * a / safe)
-        return xp.where(out == 0, 0,
-                        g * xp.sign(a) * xp.abs(a) ** (p - 1) / safe ** (p - 1))
+        # zero entries get a zero gradient (|a|^(p-1) is inf there for p < 1), as PyTorch
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return xp.where((out == 0) | (a == 0), 0,
+                            g * xp.sign(a) * xp.abs(a) ** (p - 1) / safe ** (p - 1))
 
 
 class Cumsum(Function):

@@ -1,19 +1,22 @@
-"""Conv1d and Conv2d, with PyTorch's arguments, initialisation and repr."""
+"""Conv1d/2d/3d and ConvTranspose1d/2d/3d, with PyTorch's arguments, initialisation and
+repr."""
 
 from ... import creation
 from .. import functional as F
 from ..module import Module
 from ..parameter import Parameter
-from .utils import _pair, _reverse_repeat_tuple, _single, reset_weight_and_bias
+from .utils import _pair, _reverse_repeat_tuple, _single, _triple, reset_weight_and_bias
 
-__all__ = ["Conv1d", "Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d"]
 
 
 class _ConvNd(Module):
     """Shared constructor, init and repr of the N-d convolutions."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                 groups, bias, padding_mode, device=None, dtype=None):
+                 groups, bias, padding_mode, device=None, dtype=None, transposed=False,
+                 output_padding=None):
         factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
         if groups <= 0:
@@ -39,8 +42,8 @@ class _ConvNd(Module):
         self.stride = stride
         self.padding = padding
         self.dilation = dilation
-        self.transposed = False
-        self.output_padding = (0,) * len(kernel_size)
+        self.transposed = transposed
+        self.output_padding = output_padding or (0,) * len(kernel_size)
         self.groups = groups
         self.padding_mode = padding_mode
         # F.pad's order (last dim first, (left, right) each): used for non-zero padding
@@ -56,8 +59,9 @@ class _ConvNd(Module):
                     self._reversed_padding_repeated_twice[2 * i + 1] = total - left
         else:
             self._reversed_padding_repeated_twice = list(_reverse_repeat_tuple(padding, 2))
-        self.weight = Parameter(creation.empty(
-            (out_channels, in_channels // groups, *kernel_size), **factory_kwargs))
+        shape = (in_channels, out_channels // groups) if transposed else \
+            (out_channels, in_channels // groups)
+        self.weight = Parameter(creation.empty((*shape, *kernel_size), **factory_kwargs))
         if bias:
             self.bias = Parameter(creation.empty(out_channels, **factory_kwargs))
         else:
@@ -136,3 +140,80 @@ class Conv2d(_ConvNd):
     @staticmethod
     def _conv(*args):
         return F.conv2d(*args)
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C_in, D, H, W) inputs."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
+                 dtype=None):
+        super().__init__(in_channels, out_channels, _triple(kernel_size), _triple(stride),
+                         padding if isinstance(padding, str) else _triple(padding),
+                         _triple(dilation), groups, bias, padding_mode, device, dtype)
+
+    @staticmethod
+    def _conv(*args):
+        return F.conv3d(*args)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """Shared constructor and output_size handling of the transposed convolutions."""
+
+    _nd = 0
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for '
+                             f"{type(self).__name__}")
+        tup = (_single, _pair, _triple)[self._nd - 1]
+        super().__init__(in_channels, out_channels, tup(kernel_size), tup(stride),
+                         tup(padding), tup(dilation), groups, bias, padding_mode, device,
+                         dtype, transposed=True, output_padding=tup(output_padding))
+
+    def _output_padding(self, input, output_size):  # noqa: A002
+        """PyTorch's rule: output_padding from a requested output size, range-checked."""
+        if output_size is None:
+            return self.output_padding
+        nd = self._nd
+        lead = 2 if input.dim() == nd + 2 else 1
+        output_size = list(output_size)
+        if len(output_size) == lead + nd:
+            output_size = output_size[lead:]
+        if len(output_size) != nd:
+            raise ValueError(f"ConvTranspose{nd}D: for {input.dim()}D input, output_size must "
+                             f"have {nd} or {lead + nd} elements (got {len(output_size)})")
+        min_sizes = [(input.shape[d + lead] - 1) * self.stride[d] - 2 * self.padding[d]
+                     + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(nd)]
+        max_sizes = [m + s - 1 for m, s in zip(min_sizes, self.stride)]
+        for size, lo, hi in zip(output_size, min_sizes, max_sizes):
+            if size < lo or size > hi:
+                raise ValueError(f"requested an output size of {output_size}, but valid sizes "
+                                 f"range from {min_sizes} to {max_sizes} (for an input of "
+                                 f"{tuple(input.shape[lead:])})")
+        return tuple(s - m for s, m in zip(output_size, min_sizes))
+
+    def forward(self, input, output_size=None):  # noqa: A002
+        conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._nd - 1]
+        return conv(input, self.weight, self.bias, self.stride, self.padding,
+                    self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution (the gradient of Conv1d with respect to its input)."""
+
+    _nd = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution (the gradient of Conv2d with respect to its input)."""
+
+    _nd = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution (the gradient of Conv3d with respect to its input)."""
+
+    _nd = 3

@@ -3,11 +3,14 @@ from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, S
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .dropout import Dropout, Dropout2d
 from .flatten import Flatten, Unflatten
+from .fold import Fold, Unfold
 from .linear import Bilinear, Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss,
                    SmoothL1Loss)
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
-from .pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .pooling import (AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d,
+                      MaxPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)
+from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .sparse import Embedding
 
 __all__ = ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "SiLU", "Softmax",
@@ -16,4 +19,5 @@ __all__ = ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "SiLU", 
            "Bilinear", "Identity", "Linear", "BCELoss", "BCEWithLogitsLoss",
            "CrossEntropyLoss", "L1Loss", "MSELoss", "NLLLoss", "SmoothL1Loss", "BatchNorm1d",
            "BatchNorm2d", "LayerNorm", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d",
-           "MaxPool1d", "MaxPool2d", "Embedding"]
+           "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool3d", "MaxUnpool1d", "MaxUnpool2d",
+           "MaxUnpool3d", "Embedding", "Fold", "Unfold", "PixelShuffle", "PixelUnshuffle"]

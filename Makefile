@@ -7,6 +7,13 @@ ARGS   ?=
 
 .PHONY: venv install test train bench install-cuda clean
 
+# Quiet by default: recipes are not echoed (`make V=1` shows them), pip says only warnings and
+# errors, and not that a newer pip exists.
+ifneq ($(V),1)
+Q := @
+endif
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
 # The NVIDIA driver's CUDA major version from nvidia-smi's "CUDA Version: 13.0" (empty without
 # a driver) picks the CuPy extra; cuda12/cuda13 carry CuPy's [ctk] (NVRTC, runtime headers,
 # cuBLAS, cuRAND wheels), so a machine with only a driver compiles kernels at run time.
@@ -17,35 +24,44 @@ empty :=
 space := $(empty) $(empty)
 # cuda-check pins cupy-cuda13x: on a CUDA 12 driver cuda12's cupy-cuda12x[ctk] replaces it
 with_cuda = $(subst $(space),$(comma),$(strip $(if $(filter cuda12,$(CUDA_EXTRA)),$(filter-out cuda-check,$(subst $(comma), ,$(1))),$(subst $(comma), ,$(1))) $(CUDA_EXTRA)))
+# PyPI's Linux torch wheel is the CUDA build (several GB of nvidia-* wheels). Without a usable
+# NVIDIA driver, torch comes from PyTorch's CPU index (2.13.0+cpu, about 200 MB), which pip
+# prefers to PyPI's 2.13.0 because a local version label sorts higher.
+TORCH_INDEX := $(if $(CUDA_EXTRA),,--extra-index-url https://download.pytorch.org/whl/cpu)
+# " --extra-index-url ..." (with its leading space) when the extras list asks for torch
+torch_index = $(if $(and $(TORCH_INDEX),$(filter torch bench,$(subst $(comma), ,$(1)))),$(space)$(TORCH_INDEX))
+TORCH_NOTE = $(if $(TORCH_INDEX),CPU-only torch from download.pytorch.org/whl/cpu,torch from PyPI with its CUDA wheels)
 CUDA_NOTE = $(if $(CUDA_EXTRA),NVIDIA driver with CUDA $(CUDA_MAJOR): installing the $(CUDA_EXTRA) extra (CuPy + NVRTC + CUDA runtime wheels),$(if $(CUDA_MAJOR),NVIDIA driver with CUDA $(CUDA_MAJOR) is older than 12: no CuPy wheel for it; nothing GPU-related installed (CPU),no NVIDIA driver (nvidia-smi): nothing GPU-related installed (CPU)))
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip setuptools
+	@echo "make: creating $(VENV) (the first run installs the dependencies: a few minutes)"
+	$(Q)$(PYTHON) -m venv $(VENV)
+	$(Q)$(BIN)/python -m pip install -q --upgrade pip setuptools
 
 venv: $(BIN)/python
 
 install: venv
-	$(BIN)/python -m pip install -q -e .
+	$(Q)$(BIN)/python -m pip install -q -e .
 
 test: venv
 	@echo "make test: $(CUDA_NOTE)"
-	$(BIN)/python -m pip install -q -e ".[$(call with_cuda,$(EXTRAS))]"
-	$(BIN)/python -m pytest $(ARGS)
+	$(Q)$(BIN)/python -m pip install -q -e ".[$(call with_cuda,$(EXTRAS))]"$(call torch_index,$(EXTRAS))
+	$(Q)$(BIN)/python -m pytest $(ARGS)
 
 train: venv
 	@echo "make train: $(CUDA_NOTE)"
-	$(BIN)/python -m pip install -q -e ".[$(call with_cuda,plot)]"
-	$(BIN)/python -m dynet.examples.lenet --metrics-out runs/lenet-metrics.json \
+	$(Q)$(BIN)/python -m pip install -q -e ".[$(call with_cuda,plot)]"
+	$(Q)$(BIN)/python -m dynet.examples.lenet --metrics-out runs/lenet-metrics.json \
 		--checkpoint runs/lenet.ckpt --plot runs/lenet.png $(ARGS)
 
 bench: venv
-	$(BIN)/python -m pip install -q -e ".[bench]"
-	$(BIN)/python bench/run.py $(ARGS)
+	@echo "make bench: $(TORCH_NOTE)"
+	$(Q)$(BIN)/python -m pip install -q -e ".[bench]"$(call torch_index,bench)
+	$(Q)$(BIN)/python bench/run.py $(ARGS)
 
 # The same CuPy extra that `make train` / `make test` pick, on its own.
 install-cuda: venv
-	@if [ -z "$(CUDA_EXTRA)" ]; then echo "install-cuda: $(CUDA_NOTE)"; \
+	$(Q)if [ -z "$(CUDA_EXTRA)" ]; then echo "install-cuda: $(CUDA_NOTE)"; \
 		[ -z "$(CUDA_MAJOR)" ] || exit 1; \
 	else \
 		echo "install-cuda: $(CUDA_NOTE)"; \
@@ -55,4 +71,4 @@ install-cuda: venv
 	fi
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	$(Q)rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -122,6 +122,8 @@ def _machine_lines(data):
     if load.get("start") and load.get("end"):
         lines.append(f"- Load average (1, 5, 15 min) at start {load['start']}, at end "
                      f"{load['end']}, on {m.get('usable_cores', '?')} usable cores")
+    for text in data.get("warnings", []):
+        lines.append(f"- {text[0].upper()}{text[1:]}")
     for name, reason in data.get("not_compared", {}).items():
         lines.append(f"- {name}: skipped: {reason}")
     return lines

@@ -1,7 +1,8 @@
 """Benchmarks dynet against PyTorch and PyDyNet on every device: `python bench/run.py --help`.
 
-Writes results.json, results.md and results.png to --out (default
-bench/results/<cpu|gpu>-<YYYY-MM-DD>/) and one progress line per workload to stderr.
+Writes results.json, results.md and results.png to --out (default: the git-ignored
+bench/results/adhoc/<cpu|gpu>-<YYYY-MM-DD>-<HHMMSS>/; give --out bench/results/<cpu|gpu>-<date>
+for a result to commit) and one progress line per workload to stderr.
 """
 import argparse
 import datetime
@@ -39,7 +40,8 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true",
                    help="fewer repeats and no 4096 matmul (a few minutes on 2 CPU cores)")
     p.add_argument("--out", type=Path, default=None,
-                   help="output folder (default: bench/results/<cpu|gpu>-<date>/)")
+                   help="output folder (default: the git-ignored "
+                        "bench/results/adhoc/<cpu|gpu>-<date>-<time>/)")
     p.add_argument("--only", default=None,
                    help="comma-separated workload key prefixes to run, e.g. lenet,conv")
     p.add_argument("--repeats", type=int, default=None, help="override the repeat count")
@@ -205,16 +207,44 @@ def _progress(text):
     print(text, file=sys.stderr, flush=True)
 
 
-def default_out(devices, today):
-    """bench/results/<cpu|gpu>-<date>/."""
-    return BENCH_DIR / "results" / f"{'gpu' if 'cuda' in devices else 'cpu'}-{today}"
+def load_warning(load, cores):
+    """A warning when the 1-minute load average exceeds the core count, else None."""
+    if not load or not cores or load[0] <= cores:
+        return None
+    return (f"warning: the 1-minute load average ({load[0]:.2f}) exceeds the {cores} CPU "
+            "cores: other processes compete with the benchmark, so its timings are slow "
+            "and noisy (torch's suffer most); rerun on an idle machine")
+
+
+def default_out(devices, now=None):
+    """bench/results/adhoc/<cpu|gpu>-<date>-<HHMMSS>/: git-ignored, one folder per run."""
+    now = now or datetime.datetime.now()
+    kind = "gpu" if "cuda" in devices else "cpu"
+    return BENCH_DIR / "results" / "adhoc" / f"{kind}-{now:%Y-%m-%d-%H%M%S}"
 
 
 def run(devices, adapters, chosen, settings, not_compared=None, quick=False,
-        progress=_progress, clock=time.perf_counter):
-    """Runs every chosen workload on every device; returns the results dict (no files)."""
+        progress=_progress, clock=time.perf_counter, loadavg=_loadavg, cores=None):
+    """Runs every chosen workload on every device; returns the results dict (no files).
+
+    The load average is read before the run and after each workload; the first reading
+    above the core count (`cores`, default os.cpu_count(), the count the system-wide load
+    average is measured against) prints a warning through `progress`, once.
+    """
     not_compared = dict(not_compared or {})
-    load_start = _loadavg()
+    cores = cores or os.cpu_count()
+    warnings = []
+
+    def check_load():
+        load = loadavg()
+        text = load_warning(load, cores)
+        if text and not warnings:
+            warnings.append(text)
+            progress(text)
+        return load
+
+    load_start = check_load()
+    peak = load_start[0] if load_start else None
     started = time.perf_counter()
     entries = []
     total = len(devices) * len(chosen)
@@ -231,6 +261,9 @@ def run(devices, adapters, chosen, settings, not_compared=None, quick=False,
                      "results": {n: results[n] for n in wl.FRAMEWORKS if n in results}}
             entries.append(entry)
             progress(report.progress_line(index, total, entry, time.perf_counter() - t0))
+            load = check_load()
+            if load and (peak is None or load[0] > peak):
+                peak = load[0]
     return {
         "date": datetime.date.today().isoformat(),
         "config": {"devices": devices, "frameworks": [a.name for a in adapters],
@@ -244,7 +277,9 @@ def run(devices, adapters, chosen, settings, not_compared=None, quick=False,
         "workloads": entries,
         "wall_s": time.perf_counter() - started,
         # other processes skew timings; a 1-minute load above the core count flags that
-        "load_average": {"start": load_start, "end": _loadavg()},
+        "load_average": {"start": load_start, "end": loadavg(), "peak_1min": peak,
+                         "cores": cores},
+        "warnings": warnings,
     }
 
 
@@ -282,7 +317,7 @@ def main(argv=None):
         _progress(f"{name}: skipped: {reason}")
     data = run(devices, adapters, chosen, settings, missing, quick=args.quick)
     data["machine"] = machine_info(devices, adapters)
-    out_dir = args.out or default_out(devices, data["date"])
+    out_dir = args.out or default_out(devices)
     write_outputs(data, out_dir)
     _progress(f"wrote {out_dir}/results.json, results.md"
               + ("" if data["png"] != "results.png" else ", results.png"))

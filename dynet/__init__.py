@@ -1,6 +1,7 @@
 """dynet: a PyTorch-compatible define-by-run autograd engine on NumPy (CPU) and CuPy (CUDA)."""
 from . import autograd, backend, dtypes
-from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
+                       no_grad, set_grad_enabled)
 from .backend import Device as device
 from .backend import Device
 from .backend import get_default_device, set_default_device

@@ -3,6 +3,8 @@ import math
 
 import numpy as np
 
+from .backend import deferred
+
 PRECISION = 4
 THRESHOLD = 1000  # more elements than this are summarised with '...'
 EDGEITEMS = 3
@@ -115,6 +117,7 @@ def _add_suffixes(text, suffixes, indent):
 
 def tensor_repr(t, default_dtypes, prefix="tensor("):
     """repr(t); `default_dtypes` (default float first) are the dtypes printed without a suffix."""
+    deferred.flush()
     array = t._data if isinstance(t._data, np.ndarray) else t._data.get()
     indent = len(prefix)
     suffixes = []

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import dtypes
 from .autograd import grad_mode
-from .backend import as_device, concrete, device_of, xp_of
+from .backend import as_device, concrete, deferred, device_of, xp_of
 
 
 class Size(tuple):
@@ -258,6 +258,7 @@ class Tensor:
     def numpy(self, force=False):
         if self.device.type != "cpu":
             if force:
+                deferred.flush()
                 return self._data.get()
             raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
                             "Tensor.cpu() to copy the tensor to host memory first.")
@@ -300,12 +301,14 @@ class Tensor:
         return dlpack_device(self)
 
     def item(self):
+        deferred.flush()
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                "to Scalar")
         return self._data.reshape(()).item()
 
     def tolist(self):
+        deferred.flush()
         data = self._data if self.device.type == "cpu" else self._data.get()
         return data.tolist()
 
@@ -386,6 +389,7 @@ class Tensor:
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is "
                                f"ambiguous (shape {tuple(self.shape)})")
+        deferred.flush()
         return builtins.bool(self._data.reshape(()).item())
 
     def __float__(self):
@@ -522,7 +526,7 @@ class Tensor:
 
         When recording, it runs out of place and this tensor is rebound to the result's node.
         """
-        recording = grad_mode._enabled and (
+        recording = grad_mode._state.enabled and (
             self._requires_grad or builtins.any(
                 isinstance(o, Tensor) and o._requires_grad for o in others))
         if recording:
@@ -592,7 +596,7 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value):
-        if grad_mode._enabled and (self._requires_grad or (
+        if grad_mode._state.enabled and (self._requires_grad or (
                 isinstance(value, Tensor) and value._requires_grad)):
             # recorded as a where() so the old graph gets a zero gradient, as in PyTorch
             mask = Tensor._make(xp_of(self._data).asarray(True), False)

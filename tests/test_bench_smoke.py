@@ -97,7 +97,8 @@ def test_tiny_workload_end_to_end(tmp_path):
     adapters.append(_Broken())
     chosen = wl.select(wl.all_workloads(), only=["add_tiny"])
     lines = []
-    data = run.run(["cpu"], adapters, chosen, TINY, missing, progress=lines.append)
+    data = run.run(["cpu"], adapters, chosen, TINY, missing, progress=lines.append,
+                   loadavg=lambda: [0.0, 0.0, 0.0])  # an idle reading: no load warning
     assert len(lines) == 2 and "add_tiny" in lines[-1]
     results = data["workloads"][0]["results"]
     dyn = results["dynet"]
@@ -135,6 +136,41 @@ def test_one_lenet_builder_trains_in_every_framework(name):
     assert all(b.dtype == np.float32 for b in after)
     assert all(not np.array_equal(b, a) for b, a in zip(before, after))
     adapter.cleanup()
+
+
+def test_load_average_above_the_core_count_warns_once():
+    assert run.load_warning([1.5, 1.0, 1.0], cores=2) is None
+    assert run.load_warning([2.0, 1.0, 1.0], cores=2) is None  # at the count: still fine
+    assert run.load_warning(None, cores=2) is None  # no reading (not Unix)
+    assert "load average (2.50) exceeds the 2 CPU cores" in run.load_warning([2.5, 1, 1], 2)
+    # a fake reading per call: idle at the start, loaded after the first workload
+    readings = iter([[0.5, 0.5, 0.5], [3.0, 1.0, 0.5], [4.0, 2.0, 1.0], [1.0, 1.0, 1.0]])
+    fake = wl.Workload("fake", "fake", "fake", "ms", lambda ad, dev: (lambda: None, None))
+    adapters, _ = run.load_adapters(["dynet"])
+    lines = []
+    data = run.run(["cpu"], adapters, [fake, fake], TINY, progress=lines.append,
+                   loadavg=lambda: next(readings), cores=2)
+    warned = [line for line in lines if line.startswith("warning:")]
+    assert len(warned) == 1 and "(3.00) exceeds the 2 CPU cores" in warned[0]
+    assert lines.index(warned[0]) == 2  # right after the first workload's lines
+    assert data["warnings"] == warned
+    assert data["load_average"]["peak_1min"] == 4.0
+    assert data["load_average"]["start"] == [0.5, 0.5, 0.5]
+    data["machine"] = {}
+    assert "- Warning: the 1-minute load average (3.00)" in report.markdown(data)
+
+
+def test_ad_hoc_results_go_to_an_ignored_folder():
+    import datetime
+    import shutil
+    import subprocess
+    out = run.default_out(["cpu", "cuda"], datetime.datetime(2026, 1, 2, 3, 4, 5))
+    assert out == ROOT / "bench" / "results" / "adhoc" / "gpu-2026-01-02-030405"
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    done = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q",
+                           str(out / "results.json")])
+    assert done.returncode == 0, "bench/results/adhoc/ must be git-ignored"
 
 
 @pytest.mark.parametrize("name", ["torch", "dynet"])

@@ -112,3 +112,114 @@ def test_avg_and_adaptive_pooling_fetch_their_constants_from_the_cache(monkeypat
     pool.avg_pool2d_forward(x, 3, 2, padding=1, count_include_pad=False)
     pool.adaptive_avg_pool2d_forward(x, (3, 3))
     assert calls == ["avg_divisor", "adaptive", "adaptive"]
+
+
+# ---------------------------------------------------------------- no per-step host sync
+
+HOST_READS = [0]
+
+
+class HostReadCounter(OnDevice):
+    """A fake device array that counts every read of its values by the host."""
+
+    def _read(self, name, *args):
+        HOST_READS[0] += 1
+        return getattr(np.ndarray, name)(np.asarray(self), *args)
+
+    def item(self, *args):
+        return self._read("item", *args)
+
+    def tolist(self):
+        return self._read("tolist")
+
+    def __bool__(self):
+        return self._read("__bool__")
+
+    def __int__(self):
+        return self._read("__int__")
+
+    def __float__(self):
+        return self._read("__float__")
+
+    def __index__(self):
+        return self._read("__index__")
+
+    def get(self):
+        HOST_READS[0] += 1
+        return np.asarray(self)
+
+
+def counted(values, dtype):
+    a = np.asarray(values, dtype=dtype).view(HostReadCounter)
+    a.device = FakeDevice(0)
+    return a
+
+
+def device_loss_inputs(targets):
+    x = dynet.zeros(len(targets), 3, dtype=dynet.float64, requires_grad=True)
+    x._data = counted(np.linspace(-1, 1, 3 * len(targets)).reshape(-1, 3), np.float64)
+    t = dynet.tensor(targets)
+    t._data = counted(targets, np.int64)
+    return x, t
+
+
+def loss_calls():
+    F = dynet.nn.functional
+    yield "cross_entropy", F.cross_entropy
+    yield "nll_loss", F.nll_loss
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("name,loss_fn", list(loss_calls()))
+def test_class_index_losses_read_nothing_on_the_host_per_step(name, loss_fn):
+    from dynet.backend import deferred
+    deferred.flush()
+    HOST_READS[0] = 0
+    for _ in range(5):  # five "training steps": forward and backward
+        x, t = device_loss_inputs([0, 2, 1, -100])
+        loss_fn(x, t).backward()
+    assert HOST_READS[0] == 0, f"{name} read device data on the host {HOST_READS[0]} times"
+    assert deferred.pending() == 5
+    expected = loss_fn(dynet.tensor(np.asarray(x._data)), dynet.tensor([0, 2, 1, -100])).item()
+    assert deferred.pending() == 0  # reading a value flushed the queue (all checks passed)
+    assert loss_fn(x.detach(), t).item() == pytest.approx(expected)  # masked -100 as on CPU
+
+
+@pytest.mark.parametrize("name,loss_fn", list(loss_calls()))
+def test_a_bad_device_target_raises_at_the_next_host_read_never_silently(name, loss_fn):
+    from dynet.backend import deferred
+    deferred.flush()
+    x, t = device_loss_inputs([0, 3, 1])  # 3 is out of range for 3 classes
+    loss = loss_fn(x, t)  # no sync, so no error yet
+    with pytest.raises(IndexError, match="Target 3 is out of bounds"):
+        loss.item()
+    assert deferred.pending() == 0
+    assert loss_fn(*device_loss_inputs([0, 1, 2])).item() == pytest.approx(
+        loss_fn(*device_loss_inputs([0, 1, 2])).item())  # the failed check is not re-raised
+
+
+def test_device_checks_wait_in_a_bounded_queue():
+    from dynet.backend import deferred
+    deferred.flush()
+    HOST_READS[0] = 0
+    for _ in range(deferred.MAX_PENDING + 3):
+        dynet.nn.functional.cross_entropy(*device_loss_inputs([1, 0]))
+    assert deferred.pending() == 3  # the 64th call read the queue: one transfer per 64 steps
+    assert HOST_READS[0] == deferred.MAX_PENDING
+    deferred.flush()
+
+
+def test_embedding_index_check_on_a_device_is_deferred():
+    from dynet.backend import deferred
+    deferred.flush()
+    w = dynet.randn(4, 2, dtype=dynet.float64)
+    w._data = counted(np.asarray(w._data), np.float64)
+    idx = dynet.tensor([0, 4])
+    idx._data = counted([0, 4], np.int64)
+    HOST_READS[0] = 0
+    out = dynet.nn.functional.embedding(idx, w)
+    assert HOST_READS[0] == 0 and deferred.pending() == 1
+    with pytest.raises(IndexError, match="got index 4 for an embedding with 4 rows"):
+        dynet.cuda.synchronize() if dynet.cuda.is_available() else out.tolist()

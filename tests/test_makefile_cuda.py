@@ -58,3 +58,46 @@ def test_without_a_usable_driver_nothing_gpu_related(tmp_path, output):
 def test_install_cuda_says_what_it_does(tmp_path):
     text = make_n(tmp_path, smi("13.2"), "install-cuda")
     assert '".[cuda13]"' in text and "installed dynet-autograd[cuda13]" in text
+
+
+CPU_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"
+
+
+@pytest.mark.parametrize("output", [None, smi("11.8")], ids=["no_nvidia_smi", "cuda11"])
+def test_without_a_usable_driver_torch_comes_from_the_cpu_index(tmp_path, output):
+    text = make_n(tmp_path, output, "bench", "test", extras="test,torch")
+    bench, test = installs(text)
+    assert bench.endswith(f'".[bench]" {CPU_INDEX}') and test.endswith(CPU_INDEX)
+    assert "make bench: CPU-only torch" in text
+
+
+def test_with_a_driver_torch_comes_from_pypi(tmp_path):
+    text = make_n(tmp_path, smi("13.0"), "bench", "test", extras="test,torch")
+    assert "download.pytorch.org" not in " ".join(installs(text))
+    assert "torch from PyPI with its CUDA wheels" in text
+
+
+def test_without_torch_in_the_extras_no_extra_index(tmp_path):
+    assert "download.pytorch.org" not in make_n(tmp_path, None, "test", "train")
+
+
+def test_make_is_quiet(tmp_path):
+    # a stand-in venv whose python logs its arguments: `make test` / `make bench` then print
+    # only their one-line notes, not the commands they run
+    bindir = tmp_path / "venv" / "bin"
+    bindir.mkdir(parents=True)
+    log = tmp_path / "calls"
+    fake = bindir / "python"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH="/usr/bin:/bin")
+    out = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory", "test", "bench",
+                          f"VENV={tmp_path}/venv"], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.splitlines() == [
+        "make test: no NVIDIA driver (nvidia-smi): nothing GPU-related installed (CPU)",
+        "make bench: CPU-only torch from download.pytorch.org/whl/cpu"]
+    assert out.stderr == ""
+    calls = log.read_text().splitlines()
+    assert calls[0].startswith("-m pip install -q -e .[test]") and calls[1] == "-m pytest"
+    assert calls[2].startswith("-m pip install -q -e .[bench] --extra-index-url")

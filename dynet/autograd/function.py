@@ -84,7 +84,7 @@ class Function:
             # CuPy allocates and launches on the CURRENT device, not the inputs': a call on
             # cuda:1 while cuda:0 is current would otherwise compute on (or fail on) cuda:0
             ctx.cuda_device = on_gpu._data.device
-        record = record and grad_mode._enabled
+        record = record and grad_mode._state.enabled
         if record:
             ctx.needs_input_grad = tuple([p is not None for p in parents])
         else:

@@ -1,16 +1,38 @@
-"""Global grad mode: no_grad / enable_grad / set_grad_enabled, as contexts and decorators."""
-import functools
+"""Grad mode and inference mode, per thread: no_grad / enable_grad / set_grad_enabled /
+inference_mode, as contexts and decorators.
 
-_enabled = True
+As in PyTorch, both flags are thread-local: `no_grad` in one thread (building a model,
+`nn.init`, `load_state_dict`, evaluating) never switches recording off for a thread that
+trains, and every new thread starts with grad mode on and inference mode off. The CPU pool's
+workers (backend/parallel.py) only run raw-array kernel bodies, which never read these flags
+(PyTorch's at::parallel_for does not carry them to its workers either).
+"""
+import functools
+import threading
+
+
+class _State(threading.local):
+    # class attributes are each new thread's defaults
+    enabled = True
+    inference = False
+
+
+# Hot paths read `grad_mode._state.enabled` (one thread-local attribute lookup)
+_state = _State()
 
 
 def is_grad_enabled():
-    return _enabled
+    """True when operations are recorded for autograd in the current thread."""
+    return _state.enabled
+
+
+def is_inference_mode_enabled():
+    """True inside inference_mode() in the current thread."""
+    return _state.inference
 
 
 def _set(mode):
-    global _enabled
-    _enabled = bool(mode)
+    _state.enabled = bool(mode)
 
 
 class _GradMode:
@@ -19,7 +41,7 @@ class _GradMode:
     mode = True
 
     def __enter__(self):
-        self._prev = _enabled
+        self._prev = _state.enabled
         _set(self.mode)
         return self
 
@@ -32,7 +54,7 @@ class _GradMode:
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            prev = _enabled
+            prev = _state.enabled
             _set(mode)
             try:
                 return fn(*args, **kwargs)
@@ -65,7 +87,7 @@ class set_grad_enabled(_GradMode):
 
     def __init__(self, mode):
         self.mode = bool(mode)
-        self._prev = _enabled
+        self._prev = _state.enabled
         _set(mode)
 
     def __enter__(self):
@@ -81,7 +103,8 @@ class set_grad_enabled(_GradMode):
 
 
 class inference_mode(_GradMode):
-    """Alias of no_grad (dynet has no separate inference tensors); also usable bare."""
+    """no_grad that also sets is_inference_mode_enabled() (dynet has no separate inference
+    tensors); inference_mode(False) turns grad mode on, as PyTorch's does. Usable bare."""
 
     def __new__(cls, mode=True):
         if isinstance(mode, bool):
@@ -89,4 +112,29 @@ class inference_mode(_GradMode):
         return cls()(mode)
 
     def __init__(self, mode=True):
+        self.inference = bool(mode)
         self.mode = not mode
+
+    def __enter__(self):
+        self._prev_inference = _state.inference
+        _state.inference = self.inference
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        _state.inference = self._prev_inference
+        return super().__exit__(*exc)
+
+    def __call__(self, fn):
+        inference = self.inference
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            prev, prev_inference = _state.enabled, _state.inference
+            _set(not inference)
+            _state.inference = inference
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _set(prev)
+                _state.inference = prev_inference
+        return wrapper

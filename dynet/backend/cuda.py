@@ -7,6 +7,8 @@ This module never imports device.py (device.py imports it).
 """
 import functools
 
+from . import deferred
+
 try:  # pragma: no cover - depends on the machine
     import cupy as _cupy
     _IMPORT_ERROR = None
@@ -99,13 +101,15 @@ def current_device():
 
 
 def synchronize(device=None):
-    """Waits for all kernels on `device` (default: current); a no-op without CUDA."""
+    """Waits for all kernels on `device` (default: current), then reads the deferred checks
+    (backend.deferred); a no-op without CUDA."""
     if not is_available():
         return
     if device is None:
         _cupy.cuda.Device().synchronize()
     else:
         _cupy.cuda.Device(device_index(device)).synchronize()
+    deferred.flush()
 
 
 def device_index(device):

@@ -1,7 +1,7 @@
 """Device: decides where tensor data lives (NumPy on the CPU, CuPy on a CUDA GPU)."""
 import numpy as np
 
-from . import cuda
+from . import cuda, deferred
 
 
 class Device:
@@ -146,6 +146,7 @@ def move(array, device):
     if src == device:
         return array
     if device.type == "cpu":
+        deferred.flush()
         return array.get()
     cp = device.xp
     with cp.cuda.Device(device.index):

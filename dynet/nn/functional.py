@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from ..autograd.function import Function
-from ..backend import xp_of
+from ..backend import deferred, xp_of
 from ..backend.kernels.scatter import index_add_at
 from ..ops import activation as _act
 from ..ops import dropout as _drop
@@ -450,13 +450,26 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
         padding_idx = padding_idx % num
     idx = input._data
     if idx.size:
-        lo, hi = _loss.host_min_max(idx)
-        if lo < 0 or hi >= num:
-            raise IndexError(f"index out of range in self: got index {lo if lo < 0 else hi} "
-                             f"for an embedding with {num} rows")
+        idx = _check_embedding_indices(idx, num)
     if max_norm is not None:
         _embedding_renorm(weight._data, idx, float(max_norm), float(norm_type))
     return _Embedding.apply(weight, idx, padding_idx, bool(scale_grad_by_freq))
+
+
+def _check_embedding_indices(idx, num):
+    """IndexError for an index outside [0, num); on a device read at the next host sync, and
+    meanwhile the lookup uses clipped indices (never out of bounds). Returns the indices."""
+    def fail():
+        bad = idx[(idx < 0) | (idx >= num)].ravel()[0]
+        raise IndexError(f"index out of range in self: got index {int(bad)} "
+                         f"for an embedding with {num} rows")
+    if type(idx) is not np.ndarray:
+        deferred.defer(((idx < 0) | (idx >= num)).any(), fail)
+        return idx.clip(0, num - 1)
+    lo, hi = _loss.host_min_max(idx)
+    if lo < 0 or hi >= num:
+        fail()
+    return idx
 
 
 def _embedding_renorm(w, idx, max_norm, norm_type):

@@ -35,7 +35,7 @@ def write_out(result, out, name="out"):
     from ..tensor import Tensor
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}: out= must be a Tensor, not {type(out).__name__}")
-    if grad_mode._enabled and (result._requires_grad or out._requires_grad):
+    if grad_mode._state.enabled and (result._requires_grad or out._requires_grad):
         raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
                            "automatic differentiation, but one of the arguments requires grad.")
     if out.device != result.device:

@@ -7,6 +7,7 @@ import math
 
 from ..autograd.function import Function
 from ..backend import xp_of
+from ._util import select
 
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -117,7 +118,7 @@ class Hardtanh(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * ctx.saved_tensors[0]
+        return select(ctx.saved_tensors[0], grad)
 
 
 class Elu(Function):
@@ -304,4 +305,4 @@ class Threshold(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * ctx.saved_tensors[0]
+        return select(ctx.saved_tensors[0], grad)

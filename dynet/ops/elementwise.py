@@ -3,7 +3,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import parallel, xp_of
-from ._util import unbroadcast
+from ._util import select, unbroadcast
 
 
 def _shape(x):
@@ -81,13 +81,15 @@ class Pow(Function):
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
         ga = gb = None
+        xp = xp_of(out)
         if ctx.needs_input_grad[0]:
-            ga = unbroadcast(grad * b * a ** (b - 1), _shape(a))
+            # PyTorch: 0 where b == 0, also at a == 0 (where b * a^(b-1) is 0 * inf)
+            ga = grad * b * a ** (b - 1)
+            ga = unbroadcast(xp.where(b == 0, ga.dtype.type(0), ga), _shape(a))
         if ctx.needs_input_grad[1]:
-            xp = xp_of(out)
-            # d(a^b)/db = a^b log(a); PyTorch defines it as 0 where a == 0 (and b >= 0)
-            log_a = xp.log(xp.where(a == 0, 1, a))
-            gb = unbroadcast(grad * out * log_a, _shape(b))
+            # d(a^b)/db = a^b log(a); PyTorch: 0 where a == 0 and b >= 0 (-inf for b < 0)
+            gb = grad * out * xp.log(a)
+            gb = unbroadcast(xp.where((a == 0) & (b >= 0), gb.dtype.type(0), gb), _shape(b))
         return ga, gb
 
 
@@ -277,14 +279,17 @@ class Relu(Function):
     def backward(ctx, grad):
         out = ctx.saved_tensors[0]
         if xp_of(grad) is not np:
-            return (out > 0).astype(grad.dtype) * grad
+            return select(out > 0, grad)
         res = np.empty(grad.shape, grad.dtype)
 
         def block(r, o, g):
             # a float mask then an in-place multiply: 1.0 vs 1.2 ms for g * (o > 0) at
-            # (256, 6, 28, 28), whose bool operand makes NumPy run a casting loop
+            # (256, 6, 28, 28), whose bool operand makes NumPy run a casting loop; the
+            # block is redone by selection (as PyTorch's) where g * 0 made a nan
             np.greater(o, 0, out=r)
             r *= g
+            if np.isnan(r).any():
+                np.copyto(r, np.where(o > 0, g, g.dtype.type(0)))
 
         parallel.blockwise(block, res, out, grad)
         return res
@@ -310,12 +315,12 @@ class Clamp(Function):
             mask = a >= lo
         if hi is not None:
             mask = mask & (a <= hi)
-        ga = unbroadcast(grad * mask, _shape(a)) if ctx.needs_input_grad[0] else None
+        ga = unbroadcast(select(mask, grad), _shape(a)) if ctx.needs_input_grad[0] else None
         glo = ghi = None
         if ctx.needs_input_grad[1]:
-            glo = unbroadcast(grad * (a < lo), _shape(lo))
+            glo = unbroadcast(select(a < lo, grad), _shape(lo))
         if ctx.needs_input_grad[2]:
-            ghi = unbroadcast(grad * (a > hi), _shape(hi))
+            ghi = unbroadcast(select(a > hi, grad), _shape(hi))
         return ga, glo, ghi
 
 
@@ -344,11 +349,15 @@ class Minimum(Function):
 
 
 def _split_between(ctx, grad, a, b, a_wins):
-    """Routes grad to the winner; ties share it equally, as PyTorch does."""
-    tie = (a == b) * grad.dtype.type(0.5)
-    wa = a_wins + tie
-    ga = unbroadcast(grad * wa, _shape(a)) if ctx.needs_input_grad[0] else None
-    gb = unbroadcast(grad * (1 - wa), _shape(b)) if ctx.needs_input_grad[1] else None
+    """Routes grad to the winner; ties share it equally, as PyTorch does (by selection)."""
+    xp = xp_of(grad)
+    tie = a == b
+    shared = xp.where(tie, grad * grad.dtype.type(0.5), grad)
+    ga = gb = None
+    if ctx.needs_input_grad[0]:
+        ga = unbroadcast(select(a_wins | tie, shared), _shape(a))
+    if ctx.needs_input_grad[1]:
+        gb = unbroadcast(select(~a_wins, shared), _shape(b))
     return ga, gb
 
 

@@ -903,7 +903,7 @@ def setitem(a, index, value):
     if is_tensor and value.device != a.device:
         raise RuntimeError(f"setitem: value is on {value.device} but the tensor is on "
                            f"{a.device}")
-    if not (grad_mode._enabled and (a._requires_grad or is_tensor and value._requires_grad)):
+    if not (grad_mode._state.enabled and (a._requires_grad or is_tensor and value._requires_grad)):
         a._data[key] = value._data if is_tensor else value
         return
     if a.grad_fn is None and a._requires_grad:
@@ -973,7 +973,7 @@ def copy_into(a, src):
 
 def sample_into(a, kind, p0, p1, generator):
     """Fills `a` in place from U[p0, p1) or N(p0, p1) on its own device's generator."""
-    if grad_mode._enabled and a._requires_grad and a.grad_fn is None:
+    if grad_mode._state.enabled and a._requires_grad and a.grad_fn is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
     gen = generator if generator is not None else random.generator_for(a.device)

@@ -6,7 +6,7 @@ the target entries by fancy indexing, so no one-hot matrix is ever built.
 import numpy as np
 
 from ..autograd.function import Function
-from ..backend import xp_of
+from ..backend import deferred, xp_of
 from ._util import unbroadcast
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -25,19 +25,31 @@ def host_min_max(a):
 def check_class_indices(target, n_classes, ignore_index):
     """Raises IndexError for a class index outside [0, n_classes) that is not ignore_index.
 
-    Returns True when some entries may equal ignore_index (they then need masking).
+    Returns True when some entries may equal ignore_index (they then need masking). On the
+    CPU this reads the target's min and max at once. A device target is checked without a
+    host sync (backend.deferred): the error is raised at the next point that syncs, and the
+    entries are always masked, since which of them equal ignore_index is not read either.
     """
     if target.size == 0:
         return False
+    if type(target) is not np.ndarray:
+        bad = (target != ignore_index) & ((target < 0) | (target >= n_classes))
+        deferred.defer(bad.any(), lambda: _raise_class_index(target, bad, n_classes,
+                                                            ignore_index))
+        return True
     lo, hi = host_min_max(target)
     if lo < 0 or hi >= n_classes:
         bad = (target != ignore_index) & ((target < 0) | (target >= n_classes))
         if bool(bad.any()):
-            value = int(target[bad].ravel()[0])
-            raise IndexError(f"Target {value} is out of bounds: class indices must be in "
-                             f"[0, {n_classes}) for an input with {n_classes} classes "
-                             f"(ignore_index={ignore_index})")
+            _raise_class_index(target, bad, n_classes, ignore_index)
     return lo <= ignore_index <= hi
+
+
+def _raise_class_index(target, bad, n_classes, ignore_index):
+    value = int(target[bad].ravel()[0])
+    raise IndexError(f"Target {value} is out of bounds: class indices must be in "
+                     f"[0, {n_classes}) for an input with {n_classes} classes "
+                     f"(ignore_index={ignore_index})")
 
 
 def _as_nc(x, t):
@@ -96,12 +108,16 @@ def _kept(xp, g, keep):
     return xp.where(keep, g, xp.zeros((), dtype=g.dtype))
 
 
-def _class_weights(xp, t2, w, masked, ignore_index, dtype):
+def _class_weights(xp, t2, w, masked, ignore_index, dtype, n_classes):
     """Safe targets, keep mask (or None) and the per-element factor w[t] * keep (or None)."""
     keep = None
     if masked:
+        on_device = type(t2) is not np.ndarray
         keep = t2 != ignore_index
         t2 = xp.where(keep, t2, 0)  # ignored entries pick class 0, then get weight 0
+        if on_device:
+            # a device target is validated later (deferred): never index out of bounds now
+            t2 = t2.clip(0, n_classes - 1)
     f = None
     if w is not None:
         f = w[t2]
@@ -125,7 +141,7 @@ class CrossEntropy(Function):
         s = p.sum(axis=1, keepdims=True)
         lse = xp.log(s)
         p /= s  # softmax, kept for backward
-        t2, keep, f = _class_weights(xp, t2, w, masked, ignore_index, x.dtype)
+        t2, keep, f = _class_weights(xp, t2, w, masked, ignore_index, x.dtype, c)
         idx = _pick(xp, t2)
         lse = lse[:, 0]
         loss = lse - shifted[idx]
@@ -174,7 +190,8 @@ class NllLoss(Function):
     def forward(ctx, x, t, w, ignore_index, reduction, masked):
         xp = xp_of(x)
         x2, t2 = _as_nc(x, t)
-        t2, keep, f = _class_weights(xp, t2, w, masked, ignore_index, x.dtype)
+        t2, keep, f = _class_weights(xp, t2, w, masked, ignore_index, x.dtype,
+                                     x2.shape[1])
         loss = -x2[_pick(xp, t2)]
         if f is not None:
             loss = loss * f

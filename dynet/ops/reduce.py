@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import xp_of
-from ._util import expand_reduced, normalize_dims
+from ._util import expand_reduced, normalize_dims, select
 
 
 def _reduced_axes(a, dim):
@@ -122,7 +122,8 @@ class Amax(Function):
         axes, keepdim = ctx.meta
         mask = (a == out)
         count = mask.sum(axis=axes, keepdims=True)
-        return expand_reduced(grad, a.shape, axes, keepdim) * mask / count.astype(grad.dtype)
+        share = expand_reduced(grad, a.shape, axes, keepdim) / count.astype(grad.dtype)
+        return select(mask, share)  # the others get 0, also where the gradient is inf
 
 
 class LogSumExp(Function):

@@ -672,7 +672,8 @@ class Tensor:
 
     def view(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (dtypes.DType, np.dtype)):
-            raise NotImplementedError("view(dtype) is not supported")
+            from .ops.shape_functions import view_dtype
+            return view_dtype(self, shape[0])
         return F.reshape(self, *shape)
 
     def view_as(self, other):

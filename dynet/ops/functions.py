@@ -178,6 +178,10 @@ def _rounded_div(a, b, dt, mode):
     ra = a._data if isinstance(a, Tensor) else a
     rb = b._data if isinstance(b, Tensor) else b
     xp = xp_of(ra if isinstance(a, Tensor) else rb)
+    if dt.kind in "iu" and mode in ("floor", "trunc") and _divides_by_zero(xp, ra, rb):
+        # NumPy would warn and give 0; PyTorch's CPU kernels raise (a host sync on CUDA,
+        # where PyTorch does not check: integer division is not a training-step op)
+        raise RuntimeError("ZeroDivisionError")
     if mode == "floor":
         q = xp.floor_divide(ra, rb)
     elif mode == "trunc":
@@ -190,6 +194,13 @@ def _rounded_div(a, b, dt, mode):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or "
                            f"'floor' but found '{mode}'")
     return Tensor._make(xp.asarray(q).astype(dt, copy=False), False)
+
+
+def _divides_by_zero(xp, ra, rb):
+    """True when some element of the (broadcast) result has a zero divisor."""
+    if getattr(ra, "size", 1) == 0 or getattr(rb, "size", 1) == 0:
+        return False
+    return bool((xp.asarray(rb) == 0).any())
 
 
 def pow(a, b):  # noqa: A001 - PyTorch's name
@@ -412,11 +423,34 @@ def prod(a, dim=None, keepdim=False, dtype=None):
 
 
 def amax(a, dim=(), keepdim=False):
-    return reduce.Amax.apply(a, None if dim == () else dim, keepdim, True)
+    dim = None if dim == () else dim
+    _check_reducible("amax", a, dim)
+    return reduce.Amax.apply(a, dim, keepdim, True)
 
 
 def amin(a, dim=(), keepdim=False):
-    return reduce.Amax.apply(a, None if dim == () else dim, keepdim, False)
+    dim = None if dim == () else dim
+    _check_reducible("amin", a, dim)
+    return reduce.Amax.apply(a, dim, keepdim, False)
+
+
+def _check_reducible(name, a, dim):
+    """PyTorch's errors for max/min/argmax-like reductions of an empty input (NumPy has
+    no identity for them): IndexError for an empty reduced dim, RuntimeError (IndexError
+    for argmax/argmin) for a full reduction of an empty tensor."""
+    shape = a._data.shape
+    if dim is None:
+        if a._data.size == 0:
+            if name.startswith("arg"):
+                raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                                 f"input.numel() == 0.")
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                               f"input.numel() == 0. Specify the reduction dim with the 'dim' "
+                               f"argument.")
+        return
+    for d in normalize_dims(dim, a.ndim):
+        if shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
 
 
 class ValuesIndices(tuple):
@@ -435,18 +469,18 @@ class ValuesIndices(tuple):
 def _extreme(a, dim, keepdim, largest):
     if isinstance(dim, Tensor):  # max(a, b) elementwise
         return maximum(a, dim) if largest else minimum(a, dim)
+    name = "max" if largest else "min"
     if dim is None:
+        _check_reducible(name, a, None)
         return reduce.Amax.apply(a, None, False, largest)
     d = normalize_dim(dim, a.ndim)
-    if a._data.ndim and a._data.shape[d] == 0:
-        raise IndexError(f"max(): Expected reduction dim {d} to have non-zero size "
-                         f"(input shape {tuple(a.shape)})")
+    _check_reducible(name, a, d)
     xp = xp_of(a._data)
     raw = a._data if a._data.ndim else a._data.reshape(1)
     arg = (xp.argmax if largest else xp.argmin)(raw, axis=d if a._data.ndim else 0)
     idx = xp.expand_dims(arg, d if a._data.ndim else 0)
-    values = gather(a if a._data.ndim else a.reshape(1), d if a._data.ndim else 0,
-                    Tensor._make(idx, False))
+    values = _gather(a if a._data.ndim else a.reshape(1), d if a._data.ndim else 0,
+                     Tensor._make(idx, False))
     if not keepdim or not a._data.ndim:
         values = values.squeeze(d if a._data.ndim else 0)
         idx = arg
@@ -473,6 +507,7 @@ def argmin(a, dim=None, keepdim=False):
 def _argext(a, dim, keepdim, largest):
     xp = xp_of(a._data)
     f = xp.argmax if largest else xp.argmin
+    _check_reducible("argmax" if largest else "argmin", a, dim)
     if dim is None:
         out = xp.asarray(f(a._data.reshape(-1)))
         if keepdim:
@@ -495,7 +530,8 @@ def norm(a, p="fro", dim=None, keepdim=False, dtype=None):
     if p in ("fro", None):
         p = 2
     if p == "nuc":
-        raise NotImplementedError("nuclear norm is not supported")
+        from .linalg_functions import matrix_norm
+        return matrix_norm(a, "nuc", (-2, -1) if dim is None else dim, keepdim)
     return reduce.Norm.apply(a, float(p), dim, keepdim)
 
 
@@ -524,11 +560,18 @@ def count_nonzero(a, dim=None):
                         False)
 
 
-def nonzero(a, as_tuple=False):
-    idx = xp_of(a._data).nonzero(a._data)
+def nonzero(input, *, out=None, as_tuple=False):  # noqa: A002
+    """Indices of the non-zero elements: an (n, ndim) int64 tensor, or one per dim."""
+    from ._out import write_out
+    xp = xp_of(input._data)
+    raw = input._data if input._data.ndim else input._data.reshape(1)  # NumPy 2 refuses 0-d
+    idx = xp.nonzero(raw)
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64), False) for i in idx)
-    return Tensor._make(xp_of(a._data).stack(idx, axis=1).astype(np.int64), False)
+    rows = xp.stack(idx, axis=1).astype(np.int64)
+    if not input._data.ndim:
+        rows = rows[:, :0]
+    return write_out(Tensor._make(rows, False), out, "nonzero")
 
 
 def sort(a, dim=-1, descending=False, stable=False):
@@ -539,7 +582,7 @@ def sort(a, dim=-1, descending=False, stable=False):
     if descending and a._data.dtype.kind == "b":
         idx = xp.flip(idx, d)
     idx = Tensor._make(idx.astype(np.int64, copy=False), False)
-    return ValuesIndices(gather(a, d, idx), idx)
+    return ValuesIndices(_gather(a, d, idx), idx)
 
 
 def argsort(a, dim=-1, descending=False, stable=False):
@@ -553,7 +596,7 @@ def topk(a, k, dim=-1, largest=True, sorted=True):  # noqa: A002
                            f"shape {tuple(a.shape)} has size {a.shape[d]}")
     _, idx = sort(a, d, descending=largest)
     idx = idx.narrow(d, 0, k)
-    return ValuesIndices(gather(a, d, idx), idx)
+    return ValuesIndices(_gather(a, d, idx), idx)
 
 
 # ---------------------------------------------------------------- linear algebra
@@ -606,6 +649,9 @@ def dot(a, b):
 
 def linear(x, weight, bias=None):
     """y = x @ weight.T + bias (torch.nn.functional.linear)."""
+    if x.ndim == 0 or weight.ndim == 0:
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
+                           f"{x.ndim}D and {weight.ndim}D")
     if x.shape[-1] != weight.shape[-1]:
         rows = 1
         for s in x.shape[:-1]:
@@ -655,9 +701,22 @@ def flatten(a, start_dim=0, end_dim=-1):
     return reshape(a, new)
 
 
-def unflatten(a, dim, sizes):
-    d = normalize_dim(dim, a.ndim)
-    return reshape(a, a.shape[:d] + tuple(sizes) + a.shape[d + 1:])
+def unflatten(input, dim, sizes):  # noqa: A002
+    """Expands dim into `sizes` (one of them may be -1)."""
+    d = normalize_dim(dim, input.ndim)
+    sizes = tuple(builtins.int(s) for s in sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    if -1 in sizes:
+        known = _prod(s for s in sizes if s != -1)
+        if sizes.count(-1) > 1 or (known == 0 or input.shape[d] % known):
+            raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to "
+                               f"the size of dim {dim} ({input.shape[d]}) in the input tensor")
+        sizes = tuple(input.shape[d] // known if s == -1 else s for s in sizes)
+    if _prod(sizes) != input.shape[d]:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
+                           f"size of dim {dim} ({input.shape[d]}) in the input tensor")
+    return reshape(input, input.shape[:d] + sizes + input.shape[d + 1:])
 
 
 def _prod(xs):
@@ -702,7 +761,7 @@ def transpose(a, dim0, dim1):
     return shape_ops.Permute.apply(a, tuple(dims))
 
 
-swapaxes = transpose
+swapaxes = swapdims = transpose
 
 
 def t(a):
@@ -711,10 +770,28 @@ def t(a):
     return transpose(a, 0, 1) if a.ndim == 2 else Tensor._alias(a)
 
 
-def movedim(a, source, destination):
-    order = [d for d in range(a.ndim) if d != normalize_dim(source, a.ndim)]
-    order.insert(normalize_dim(destination, a.ndim), normalize_dim(source, a.ndim))
-    return permute(a, order)
+def movedim(input, source, destination):  # noqa: A002
+    """Moves dims `source` (an int or a sequence) to positions `destination`."""
+    src = (source,) if isinstance(source, builtins.int) else tuple(source)
+    dst = (destination,) if isinstance(destination, builtins.int) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} "
+                           f"dims) should contain the same number of dims as destination "
+                           f"({list(dst)} dims)")
+    src = [normalize_dim(d, input.ndim) for d in src]
+    dst = [normalize_dim(d, input.ndim) for d in dst]
+    if len(set(src)) != len(src):
+        raise RuntimeError(f"movedim: repeated dim in `source` ({list(source)})")
+    if len(set(dst)) != len(dst):
+        raise RuntimeError(f"movedim: repeated dim in `destination` ({list(destination)})")
+    if input.ndim == 0:
+        return Tensor._alias(input)
+    rest = iter(d for d in range(input.ndim) if d not in src)
+    where = dict(zip(dst, src))
+    return permute(input, [where[i] if i in where else next(rest) for i in range(input.ndim)])
+
+
+moveaxis = movedim
 
 
 def expand(a, *sizes):
@@ -797,10 +874,26 @@ def _common_dtype(tensors):
     return [_cast(x, target) for x in tensors]
 
 
-def narrow(a, dim, start, length):
-    d = normalize_dim(dim, a.ndim)
+def narrow(input, dim, start, length):  # noqa: A002
+    """input sliced to [start, start + length) along dim (start may be negative or a 0-d
+    integer tensor)."""
+    if input.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = normalize_dim(dim, input.ndim)
+    size = input.shape[d]
+    start, length = builtins.int(start), builtins.int(length)
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], "
+                         f"but got {start})")
+    if start < 0:
+        start += size
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({size}).")
     index = (slice(None),) * d + (slice(start, start + length),)
-    return getitem(a, index)
+    return getitem(input, index)
 
 
 def split(a, split_size_or_sections, dim=0):
@@ -838,23 +931,39 @@ def select(a, dim, index):
     return getitem(a, (slice(None),) * d + (index,))
 
 
-def index_select(a, dim, index):
-    d = normalize_dim(dim, a.ndim)
-    return shape_ops.IndexSelect.apply(a, d, index._data if isinstance(index, Tensor) else
-                                   xp_of(a._data).asarray(index))
+def index_select(input, dim, index, *, out=None):  # noqa: A002
+    """The slices of input at `index` (a 1-D or 0-d integer tensor) along dim."""
+    from ._out import write_out
+    d = normalize_dim(dim, input.ndim)
+    idx = index._data if isinstance(index, Tensor) else xp_of(input._data).asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise IndexError("index_select(): Expected dtype int32 or int64 for index")
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if input.ndim == 0:
+        return write_out(reshape(shape_ops.IndexSelect.apply(reshape(input, 1), 0,
+                                                             idx.reshape(-1)), idx.shape),
+                         out, "index_select")
+    return write_out(shape_ops.IndexSelect.apply(input, d, idx.reshape(-1)), out,
+                     "index_select")
 
 
-def pad(a, pad, mode="constant", value=None):
-    """torch.nn.functional.pad: constant, reflect, replicate and circular modes."""
+def pad(input, pad, mode="constant", value=None):  # noqa: A002
+    """torch.nn.functional.pad: constant, reflect, replicate and circular modes; negative
+    widths crop (before the other widths pad, as in PyTorch)."""
     pad = tuple(builtins.int(p) for p in pad)
     if mode == "constant":
-        return shape_ops.ConstantPad.apply(a, pad, 0.0 if value is None else value)
-    widths = shape_ops.pad_widths(a.ndim, pad)
-    out = a
-    xp = xp_of(a._data)
+        return shape_ops.ConstantPad.apply(input, pad, 0.0 if value is None else value)
+    widths = shape_ops.pad_widths(input.ndim, pad)
+    out = input
+    if builtins.any(lo < 0 or hi < 0 for lo, hi in widths):
+        out = getitem(out, tuple(slice(builtins.max(-lo, 0), s - builtins.max(-hi, 0))
+                                 for s, (lo, hi) in zip(input.shape, widths)))
+    xp = xp_of(input._data)
     for d, (lo, hi) in enumerate(widths):
+        lo, hi = builtins.max(lo, 0), builtins.max(hi, 0)
         if lo or hi:
-            idx = shape_ops.padding_index(xp, a.shape[d], lo, hi, mode)
+            idx = shape_ops.padding_index(xp, out.shape[d], lo, hi, mode)
             out = shape_ops.IndexSelect.apply(out, d, idx)
     return out
 
@@ -921,11 +1030,43 @@ def gather(a, dim, index):
         raise RuntimeError(f"Index tensor must have the same number of dimensions as input "
                            f"tensor (index shape {tuple(index.shape)}, input shape "
                            f"{tuple(a.shape)})")
+    size, raw = a._data.shape[d] if a.ndim else 1, index._data
+    # NumPy raises IndexError above the size and wraps negative indices; CuPy wraps both
+    # silently. PyTorch's RuntimeError names the first bad index (a host sync on CUDA,
+    # where PyTorch asserts on the device).
+    bad = (raw < 0) | (raw >= size)
+    if raw.size and bool(bad.any()):
+        value = int(raw.reshape(-1)[int(bad.reshape(-1).argmax())])
+        raise RuntimeError(f"index {value} is out of bounds for dimension {d} with size {size}")
+    return _gather(a, d, index)
+
+
+def _gather(a, d, index):
+    """gather along a normalized dim, with indices known to be in range."""
     return indexing.Gather.apply(a, d, index._data)
 
 
-def take_along_dim(a, indices, dim):
-    return gather(a, dim, indices)
+def take_along_dim(input, indices, dim=None, *, out=None):  # noqa: A002
+    """gather() with input and indices broadcast against each other except along dim (the
+    flattened input and indices when dim is None)."""
+    from ._out import write_out
+    if dim is None:
+        return write_out(gather(reshape(input, -1), 0, reshape(indices, -1)), out,
+                         "take_along_dim")
+    if input.ndim != indices.ndim:
+        raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
+                           f"number of dimensions, but got {input.ndim} dimensions for input, "
+                           f"and {indices.ndim} dimensions for indices")
+    d = normalize_dim(dim, input.ndim)
+    shape = list(np.broadcast_shapes(
+        tuple(s for i, s in enumerate(input.shape) if i != d),
+        tuple(s for i, s in enumerate(indices.shape) if i != d)))
+    a_shape, i_shape = list(shape), list(shape)
+    a_shape.insert(d, input.shape[d])
+    i_shape.insert(d, indices.shape[d])
+    a = input if list(input.shape) == a_shape else expand(input, *a_shape)
+    idx = indices if list(indices.shape) == i_shape else expand(indices, *i_shape)
+    return write_out(gather(a, d, idx), out, "take_along_dim")
 
 
 def masked_fill(a, mask, value):

@@ -107,9 +107,6 @@ class Amax(Function):
     def forward(ctx, a, dim=None, keepdim=False, largest=True):
         axes = _reduced_axes(a, dim)
         xp = xp_of(a)
-        if a.size == 0:
-            raise RuntimeError(f"max(): Expected reduction dim to be specified for "
-                               f"input.numel() == 0 (input shape {tuple(a.shape)})")
         out = a.max(axis=axes, keepdims=True) if largest else a.min(axis=axes, keepdims=True)
         ctx.save_for_backward(a, out)
         ctx.meta = (axes, keepdim)
@@ -165,7 +162,8 @@ class Norm(Function):
         elif p == 2:
             out = xp.sqrt((a * a).sum(axis=axes, keepdims=True))
         else:
-            out = (absa ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
+            with np.errstate(divide="ignore"):  # negative p: 0 ** p is inf, the norm 0
+                out = (absa ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
         ctx.save_for_backward(a, out)
         ctx.meta = (p, axes, keepdim)
         return xp.asarray(out if keepdim else out.reshape(
@@ -187,8 +185,10 @@ class Norm(Function):
         safe = xp.where(out == 0, 1, out)
         if p == 2:
             return xp.where(out == 0, 0, g * a / safe)
-        return xp.where(out == 0, 0,
-                        g * xp.sign(a) * xp.abs(a) ** (p - 1) / safe ** (p - 1))
+        # zero entries get a zero gradient (|a|^(p-1) is inf there for p < 1), as PyTorch
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return xp.where((out == 0) | (a == 0), 0,
+                            g * xp.sign(a) * xp.abs(a) ** (p - 1) / safe ** (p - 1))
 
 
 class Cumsum(Function):

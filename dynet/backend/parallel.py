@@ -245,9 +245,11 @@ def get_num_threads():
 def set_num_threads(n):
     """Sets the threads for dynet's CPU kernels; 1 runs every kernel on the calling thread."""
     global _num_threads
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"set_num_threads expects a positive integer, got {n!r}")
-    _num_threads = n  # run() replaces a pool of another size on its next call
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):  # PyTorch's words
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
+    if n < 1:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _num_threads = int(n)  # run() replaces a pool of another size on its next call
 
 
 def ranges(n, work):

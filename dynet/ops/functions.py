@@ -191,6 +191,10 @@ def _rounded_div(a, b, dt, mode):
     ra = a._data if isinstance(a, Tensor) else a
     rb = b._data if isinstance(b, Tensor) else b
     xp = xp_of(ra if isinstance(a, Tensor) else rb)
+    if dt.kind in "iu" and mode in ("floor", "trunc") and _divides_by_zero(xp, ra, rb):
+        # NumPy would warn and give 0; PyTorch's CPU kernels raise (a host sync on CUDA,
+        # where PyTorch does not check: integer division is not a training-step op)
+        raise RuntimeError("ZeroDivisionError")
     if mode == "floor":
         q = xp.floor_divide(ra, rb)
     elif mode == "trunc":
@@ -203,6 +207,13 @@ def _rounded_div(a, b, dt, mode):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or "
                            f"'floor' but found '{mode}'")
     return Tensor._make(xp.asarray(q).astype(dt, copy=False), False)
+
+
+def _divides_by_zero(xp, ra, rb):
+    """True when some element of the (broadcast) result has a zero divisor."""
+    if getattr(ra, "size", 1) == 0 or getattr(rb, "size", 1) == 0:
+        return False
+    return bool((xp.asarray(rb) == 0).any())
 
 
 def pow(a, b):  # noqa: A001 - PyTorch's name
@@ -428,11 +439,34 @@ def prod(a, dim=None, keepdim=False, dtype=None):
 
 
 def amax(a, dim=(), keepdim=False):
-    return reduce.Amax.apply(a, None if dim == () else dim, keepdim, True)
+    dim = None if dim == () else dim
+    _check_reducible("amax", a, dim)
+    return reduce.Amax.apply(a, dim, keepdim, True)
 
 
 def amin(a, dim=(), keepdim=False):
-    return reduce.Amax.apply(a, None if dim == () else dim, keepdim, False)
+    dim = None if dim == () else dim
+    _check_reducible("amin", a, dim)
+    return reduce.Amax.apply(a, dim, keepdim, False)
+
+
+def _check_reducible(name, a, dim):
+    """PyTorch's errors for max/min/argmax-like reductions of an empty input (NumPy has
+    no identity for them): IndexError for an empty reduced dim, RuntimeError (IndexError
+    for argmax/argmin) for a full reduction of an empty tensor."""
+    shape = a._data.shape
+    if dim is None:
+        if a._data.size == 0:
+            if name.startswith("arg"):
+                raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                                 f"input.numel() == 0.")
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                               f"input.numel() == 0. Specify the reduction dim with the 'dim' "
+                               f"argument.")
+        return
+    for d in normalize_dims(dim, a.ndim):
+        if shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
 
 
 class ValuesIndices(tuple):
@@ -451,18 +485,18 @@ class ValuesIndices(tuple):
 def _extreme(a, dim, keepdim, largest):
     if isinstance(dim, Tensor):  # max(a, b) elementwise
         return maximum(a, dim) if largest else minimum(a, dim)
+    name = "max" if largest else "min"
     if dim is None:
+        _check_reducible(name, a, None)
         return reduce.Amax.apply(a, None, False, largest)
     d = normalize_dim(dim, a.ndim)
-    if a._data.ndim and a._data.shape[d] == 0:
-        raise IndexError(f"max(): Expected reduction dim {d} to have non-zero size "
-                         f"(input shape {tuple(a.shape)})")
+    _check_reducible(name, a, d)
     xp = xp_of(a._data)
     raw = a._data if a._data.ndim else a._data.reshape(1)
     arg = (xp.argmax if largest else xp.argmin)(raw, axis=d if a._data.ndim else 0)
     idx = xp.expand_dims(arg, d if a._data.ndim else 0)
-    values = gather(a if a._data.ndim else a.reshape(1), d if a._data.ndim else 0,
-                    Tensor._make(idx, False))
+    values = _gather(a if a._data.ndim else a.reshape(1), d if a._data.ndim else 0,
+                     Tensor._make(idx, False))
     if not keepdim or not a._data.ndim:
         values = values.squeeze(d if a._data.ndim else 0)
         idx = arg
@@ -489,6 +523,7 @@ def argmin(a, dim=None, keepdim=False):
 def _argext(a, dim, keepdim, largest):
     xp = xp_of(a._data)
     f = xp.argmax if largest else xp.argmin
+    _check_reducible("argmax" if largest else "argmin", a, dim)
     if dim is None:
         out = xp.asarray(f(a._data.reshape(-1)))
         if keepdim:
@@ -563,7 +598,7 @@ def sort(a, dim=-1, descending=False, stable=False):
     if descending and a._data.dtype.kind == "b":
         idx = xp.flip(idx, d)
     idx = Tensor._make(idx.astype(np.int64, copy=False), False)
-    return ValuesIndices(gather(a, d, idx), idx)
+    return ValuesIndices(_gather(a, d, idx), idx)
 
 
 def argsort(a, dim=-1, descending=False, stable=False):
@@ -577,7 +612,7 @@ def topk(a, k, dim=-1, largest=True, sorted=True):  # noqa: A002
                            f"shape {tuple(a.shape)} has size {a.shape[d]}")
     _, idx = sort(a, d, descending=largest)
     idx = idx.narrow(d, 0, k)
-    return ValuesIndices(gather(a, d, idx), idx)
+    return ValuesIndices(_gather(a, d, idx), idx)
 
 
 # ---------------------------------------------------------------- linear algebra
@@ -632,6 +667,9 @@ def dot(a, b):
 
 def linear(x, weight, bias=None):
     """y = x @ weight.T + bias (torch.nn.functional.linear)."""
+    if x.ndim == 0 or weight.ndim == 0:
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
+                           f"{x.ndim}D and {weight.ndim}D")
     if x.shape[-1] != weight.shape[-1]:
         rows = 1
         for s in x.shape[:-1]:
@@ -1011,6 +1049,19 @@ def gather(a, dim, index):
         raise RuntimeError(f"Index tensor must have the same number of dimensions as input "
                            f"tensor (index shape {tuple(index.shape)}, input shape "
                            f"{tuple(a.shape)})")
+    size, raw = a._data.shape[d] if a.ndim else 1, index._data
+    # NumPy raises IndexError above the size and wraps negative indices; CuPy wraps both
+    # silently. PyTorch's RuntimeError names the first bad index (a host sync on CUDA,
+    # where PyTorch asserts on the device).
+    bad = (raw < 0) | (raw >= size)
+    if raw.size and bool(bad.any()):
+        value = int(raw.reshape(-1)[int(bad.reshape(-1).argmax())])
+        raise RuntimeError(f"index {value} is out of bounds for dimension {d} with size {size}")
+    return _gather(a, d, index)
+
+
+def _gather(a, d, index):
+    """gather along a normalized dim, with indices known to be in range."""
     return indexing.Gather.apply(a, d, index._data)
 
 

@@ -110,9 +110,6 @@ class Amax(Function):
     def forward(ctx, a, dim=None, keepdim=False, largest=True):
         axes = _reduced_axes(a, dim)
         xp = xp_of(a)
-        if a.size == 0:
-            raise RuntimeError(f"max(): Expected reduction dim to be specified for "
-                               f"input.numel() == 0 (input shape {tuple(a.shape)})")
         out = a.max(axis=axes, keepdims=True) if largest else a.min(axis=axes, keepdims=True)
         ctx.save_for_backward(a, out)
         ctx.meta = (axes, keepdim)

@@ -57,6 +57,12 @@ class Tensor(_MethodDeclarations):
     """A multi-dimensional array with autograd, on the CPU (NumPy) or a GPU (CuPy)."""
 
     __array_priority__ = 1000  # numpy scalars defer to Tensor's reflected operators
+    # Per-instance defaults live on the class, so _make (every op's result) sets only two
+    # attributes; an assignment creates the instance attribute as usual.
+    grad = None
+    grad_fn = None
+    _retains_grad = False
+    _backward_hooks = None
 
     def __init__(self, *args: Any, dtype: Optional[DTypeLike] = None,
                  device: Optional[DeviceLike] = None,
@@ -85,15 +91,11 @@ class Tensor(_MethodDeclarations):
     @classmethod
     def _make(cls, array, requires_grad):
         """Wraps a raw array without copying (the internal constructor)."""
-        if isinstance(array, np.generic):  # NumPy reductions can return scalars
-            array = np.asarray(array)
-        t = object.__new__(Tensor)
+        if type(array) is not np.ndarray and isinstance(array, np.generic):
+            array = np.asarray(array)  # NumPy reductions can return scalars
+        t = _new_tensor(Tensor)
         t._data = array
         t._requires_grad = requires_grad
-        t.grad = None
-        t.grad_fn = None
-        t._retains_grad = False
-        t._backward_hooks = None
         return t
 
     @staticmethod
@@ -440,26 +442,14 @@ class Tensor(_MethodDeclarations):
 
     # ------------------------------------------------------------ operators
 
-    def __add__(self, other):
-        return F.add(self, other)
-
     def __radd__(self, other):
         return F.add(other, self)
-
-    def __sub__(self, other):
-        return F.sub(self, other)
 
     def __rsub__(self, other):
         return F.sub(other, self)
 
-    def __mul__(self, other):
-        return F.mul(self, other)
-
     def __rmul__(self, other):
         return F.mul(other, self)
-
-    def __truediv__(self, other):
-        return F.div(self, other)
 
     def __rtruediv__(self, other):
         return F.div(other, self)
@@ -478,9 +468,6 @@ class Tensor(_MethodDeclarations):
 
     def __rpow__(self, other):
         return F.pow(other, self)
-
-    def __matmul__(self, other):
-        return F.matmul(self, other)
 
     def __rmatmul__(self, other):
         return F.matmul(other, self)
@@ -723,6 +710,8 @@ class Tensor(_MethodDeclarations):
         return F.expand(self, *sizes)
 
 
+_new_tensor = object.__new__
+
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
                "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
@@ -744,7 +733,15 @@ _ALIASES = {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide"
             "not_equal": "ne", "absolute": "abs", "arctan": None}
 
 
+# Operators bound straight to their function (one Python frame less per op): a + b is
+# F.add(a, b), alpha and rounding_mode keep their defaults.
+_OPERATORS = {"__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div",
+              "__matmul__": "matmul"}
+
+
 def _install_methods():
+    for name, target in _OPERATORS.items():
+        setattr(Tensor, name, getattr(F, target))
     for name in _DELEGATED:
         fn = getattr(F, name)
         setattr(Tensor, name, fn)

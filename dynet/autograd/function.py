@@ -69,6 +69,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        # The per-op hot path (bench/NOTES.md, "Dispatch"): one pass over the arguments,
+        # no __init__ call, and nothing device-related unless an input is not a NumPy array.
         arrays = []
         parents = []
         on_gpu = None
@@ -78,7 +80,7 @@ class Function:
                 if a._view is not None:
                     views.sync_view(a)
                 data = a._data
-                if type(data) is not np.ndarray:
+                if type(data) is not _ndarray:
                     on_gpu = a
                 arrays.append(data)
                 if a._requires_grad:
@@ -90,33 +92,38 @@ class Function:
             else:
                 arrays.append(a)
                 parents.append(None)
-        ctx = cls()
+        ctx = cls()  # no __init__ is defined: this is only the object allocation
         if on_gpu is not None:  # all-CPU calls (the common case) pay nothing for this check
             _check_same_device(cls, on_gpu, args)
             # CuPy allocates and launches on the CURRENT device, not the inputs': a call on
             # cuda:1 while cuda:0 is current would otherwise compute on (or fail on) cuda:0
             ctx.cuda_device = on_gpu._data.device
-        record = record and grad_mode._state.enabled
-        if record:
+        if record and grad_mode._state.enabled:
             ctx.needs_input_grad = tuple([p is not None for p in parents])
         else:
-            ctx.needs_input_grad = (False,) * len(parents)
+            record = False
+            n = len(args)
+            ctx.needs_input_grad = _NO_GRAD[n] if n < 8 else (False,) * n
         if ctx.cuda_device is None:
-            out = cls.forward(ctx, *arrays, **kwargs)
+            out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
         else:
             with ctx.cuda_device:
                 out = cls.forward(ctx, *arrays, **kwargs)
         result = Tensor._make(out, record)
         if record:
             ctx.parents = parents
-            data = result._data
-            ctx.out_meta = (data.shape, data.dtype)  # checks the gradients sent to this node
+            ctx.out_meta = (out.shape, out.dtype)  # checks the gradients sent to this node
             result._grad_fn = ctx
             if ctx.saved_tensors:
                 views.track_saved(ctx, args, result)
         if cls.is_view:
             views.make_view(cls, args, kwargs, result)
         return result
+
+
+_ndarray = np.ndarray
+# needs_input_grad of an unrecorded call, by argument count (shared: tuples are immutable)
+_NO_GRAD = tuple((False,) * n for n in range(8))
 
 
 def _check_same_device(cls, first, args):

@@ -51,6 +51,7 @@ from .ops.index_functions import (argwhere, index_add, index_copy, index_fill, m
                                   masked_select, scatter, scatter_add, scatter_reduce, take)
 from .ops.functions import moveaxis, swapdims
 from .serialization import load, save
+from .nn._functional_ext import cdist, pdist  # noqa: E402
 from . import backends, cuda, linalg, nn, optim, special, utils  # noqa: E402  (after their names)
 from . import accelerator  # noqa: E402
 from . import distributed  # noqa: E402

@@ -576,9 +576,8 @@ def test_svd_forward(shape, full, device):
     uu, vv = host(u), host(vh)
     assert_close((uu[..., :, :k] * host(s)[..., None, :]) @ vv[..., :k, :], a, rtol=1e-9,
                  atol=1e-10)
-    assert_close(np.swapaxes(uu, -1, -2) @ uu, np.broadcast_to(np.eye(uu.shape[-1]),
-                                                                 uu.shape[:-2] + (uu.shape[-1],) * 2),
-                 atol=1e-10)
+    eye = np.broadcast_to(np.eye(uu.shape[-1]), uu.shape[:-2] + (uu.shape[-1],) * 2)
+    assert_close(np.swapaxes(uu, -1, -2) @ uu, eye, atol=1e-10)
     assert_close(dynet.linalg.svdvals(make(a, device)), rs, rtol=1e-10, atol=1e-12)
 
 

@@ -19,3 +19,16 @@ __all__ = ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "SiLU", 
            "BatchNorm2d", "LayerNorm", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d",
            "MaxPool1d", "MaxPool2d", "Embedding", "RNNBase", "RNN", "LSTM", "GRU",
            "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+from .activation import Softmin  # noqa: E402
+from .distance import CosineSimilarity, PairwiseDistance  # noqa: E402
+from .loss import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss,  # noqa: E402
+                   MarginRankingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
+                   PoissonNLLLoss, TripletMarginLoss)
+from .normalization import InstanceNorm1d, InstanceNorm2d, LocalResponseNorm  # noqa: E402
+from .pooling import AdaptiveMaxPool1d, AdaptiveMaxPool2d  # noqa: E402
+
+__all__ += ["Softmin", "CosineSimilarity", "PairwiseDistance", "CosineEmbeddingLoss", "CTCLoss",
+            "GaussianNLLLoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss",
+            "PoissonNLLLoss", "TripletMarginLoss", "InstanceNorm1d", "InstanceNorm2d",
+            "LocalResponseNorm", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]

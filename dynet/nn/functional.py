@@ -30,7 +30,8 @@ __all__ = [
     "binary_cross_entropy_with_logits", "kl_div",
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-    "adaptive_avg_pool2d",
+    "adaptive_avg_pool2d", "max_pool3d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
+    "max_unpool3d", "unfold", "fold", "pixel_shuffle", "pixel_unshuffle",
 ]
 
 # ---------------------------------------------------------------- conv / pool (lazy)
@@ -41,7 +42,11 @@ _LAZY = {
     "conv_transpose3d": "dynet.ops.conv",
     "max_pool1d": "dynet.ops.pool", "max_pool2d": "dynet.ops.pool",
     "avg_pool1d": "dynet.ops.pool", "avg_pool2d": "dynet.ops.pool",
-    "adaptive_avg_pool2d": "dynet.ops.pool",
+    "adaptive_avg_pool2d": "dynet.ops.pool", "max_pool3d": "dynet.ops.pool",
+    "avg_pool3d": "dynet.ops.pool", "max_unpool1d": "dynet.ops.pool",
+    "max_unpool2d": "dynet.ops.pool", "max_unpool3d": "dynet.ops.pool",
+    "unfold": "dynet.ops.conv", "fold": "dynet.ops.conv",
+    "pixel_shuffle": "dynet.ops.sampling", "pixel_unshuffle": "dynet.ops.sampling",
 }
 
 

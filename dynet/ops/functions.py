@@ -115,8 +115,21 @@ def _operand(x):
 
 
 def _binary(fn, a, b):
+    # Fast path, no promotion needed: two tensors of one dtype, or a float tensor with a
+    # Python float or int (weakly typed, NEP 50). Everything else goes through _operand.
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if a._data.dtype == b._data.dtype:
+                return fn.apply(a, b)
+        elif type(b) in _FLOAT_INT and a._data.dtype.kind == "f":
+            return fn.apply(a, b)
+    elif type(a) in _FLOAT_INT and isinstance(b, Tensor) and b._data.dtype.kind == "f":
+        return fn.apply(a, b)
     a, b = _promote_pair(_operand(a), _operand(b))
     return fn.apply(a, b)
+
+
+_FLOAT_INT = (float, int)  # exact types: bool and NumPy scalars take the general path
 
 
 def _check_broadcast(name, a, b):
@@ -178,6 +191,10 @@ def _rounded_div(a, b, dt, mode):
     ra = a._data if isinstance(a, Tensor) else a
     rb = b._data if isinstance(b, Tensor) else b
     xp = xp_of(ra if isinstance(a, Tensor) else rb)
+    if dt.kind in "iu" and mode in ("floor", "trunc") and _divides_by_zero(xp, ra, rb):
+        # NumPy would warn and give 0; PyTorch's CPU kernels raise (a host sync on CUDA,
+        # where PyTorch does not check: integer division is not a training-step op)
+        raise RuntimeError("ZeroDivisionError")
     if mode == "floor":
         q = xp.floor_divide(ra, rb)
     elif mode == "trunc":
@@ -190,6 +207,13 @@ def _rounded_div(a, b, dt, mode):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or "
                            f"'floor' but found '{mode}'")
     return Tensor._make(xp.asarray(q).astype(dt, copy=False), False)
+
+
+def _divides_by_zero(xp, ra, rb):
+    """True when some element of the (broadcast) result has a zero divisor."""
+    if getattr(ra, "size", 1) == 0 or getattr(rb, "size", 1) == 0:
+        return False
+    return bool((xp.asarray(rb) == 0).any())
 
 
 def pow(a, b):  # noqa: A001 - PyTorch's name
@@ -363,6 +387,9 @@ def _dims(dim, axis):
 
 
 def sum(a, dim=None, keepdim=False, dtype=None, axis=None):  # noqa: A001
+    if dim is None and axis is None and dtype is None and not keepdim \
+            and a._data.dtype.kind == "f":
+        return reduce.Sum.apply(a)  # x.sum(): one argument for apply to look at
     dim = _dims(dim, axis)
     np_dtype = dtypes.get_dtype(dtype).np if dtype is not None else None
     if np_dtype is None and a._data.dtype.kind in "biu":
@@ -412,11 +439,34 @@ def prod(a, dim=None, keepdim=False, dtype=None):
 
 
 def amax(a, dim=(), keepdim=False):
-    return reduce.Amax.apply(a, None if dim == () else dim, keepdim, True)
+    dim = None if dim == () else dim
+    _check_reducible("amax", a, dim)
+    return reduce.Amax.apply(a, dim, keepdim, True)
 
 
 def amin(a, dim=(), keepdim=False):
-    return reduce.Amax.apply(a, None if dim == () else dim, keepdim, False)
+    dim = None if dim == () else dim
+    _check_reducible("amin", a, dim)
+    return reduce.Amax.apply(a, dim, keepdim, False)
+
+
+def _check_reducible(name, a, dim):
+    """PyTorch's errors for max/min/argmax-like reductions of an empty input (NumPy has
+    no identity for them): IndexError for an empty reduced dim, RuntimeError (IndexError
+    for argmax/argmin) for a full reduction of an empty tensor."""
+    shape = a._data.shape
+    if dim is None:
+        if a._data.size == 0:
+            if name.startswith("arg"):
+                raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                                 f"input.numel() == 0.")
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                               f"input.numel() == 0. Specify the reduction dim with the 'dim' "
+                               f"argument.")
+        return
+    for d in normalize_dims(dim, a.ndim):
+        if shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
 
 
 class ValuesIndices(tuple):
@@ -435,18 +485,18 @@ class ValuesIndices(tuple):
 def _extreme(a, dim, keepdim, largest):
     if isinstance(dim, Tensor):  # max(a, b) elementwise
         return maximum(a, dim) if largest else minimum(a, dim)
+    name = "max" if largest else "min"
     if dim is None:
+        _check_reducible(name, a, None)
         return reduce.Amax.apply(a, None, False, largest)
     d = normalize_dim(dim, a.ndim)
-    if a._data.ndim and a._data.shape[d] == 0:
-        raise IndexError(f"max(): Expected reduction dim {d} to have non-zero size "
-                         f"(input shape {tuple(a.shape)})")
+    _check_reducible(name, a, d)
     xp = xp_of(a._data)
     raw = a._data if a._data.ndim else a._data.reshape(1)
     arg = (xp.argmax if largest else xp.argmin)(raw, axis=d if a._data.ndim else 0)
     idx = xp.expand_dims(arg, d if a._data.ndim else 0)
-    values = gather(a if a._data.ndim else a.reshape(1), d if a._data.ndim else 0,
-                    Tensor._make(idx, False))
+    values = _gather(a if a._data.ndim else a.reshape(1), d if a._data.ndim else 0,
+                     Tensor._make(idx, False))
     if not keepdim or not a._data.ndim:
         values = values.squeeze(d if a._data.ndim else 0)
         idx = arg
@@ -473,6 +523,7 @@ def argmin(a, dim=None, keepdim=False):
 def _argext(a, dim, keepdim, largest):
     xp = xp_of(a._data)
     f = xp.argmax if largest else xp.argmin
+    _check_reducible("argmax" if largest else "argmin", a, dim)
     if dim is None:
         out = xp.asarray(f(a._data.reshape(-1)))
         if keepdim:
@@ -547,7 +598,7 @@ def sort(a, dim=-1, descending=False, stable=False):
     if descending and a._data.dtype.kind == "b":
         idx = xp.flip(idx, d)
     idx = Tensor._make(idx.astype(np.int64, copy=False), False)
-    return ValuesIndices(gather(a, d, idx), idx)
+    return ValuesIndices(_gather(a, d, idx), idx)
 
 
 def argsort(a, dim=-1, descending=False, stable=False):
@@ -561,26 +612,28 @@ def topk(a, k, dim=-1, largest=True, sorted=True):  # noqa: A002
                            f"shape {tuple(a.shape)} has size {a.shape[d]}")
     _, idx = sort(a, d, descending=largest)
     idx = idx.narrow(d, 0, k)
-    return ValuesIndices(gather(a, d, idx), idx)
+    return ValuesIndices(_gather(a, d, idx), idx)
 
 
 # ---------------------------------------------------------------- linear algebra
 
 def matmul(a, b):
-    sa, sb = a.shape, b.shape
-    if a.ndim == 0 or b.ndim == 0:
+    sa, sb = a._data.shape, b._data.shape  # raw shapes: no Size objects on the hot path
+    na, nb = len(sa), len(sb)
+    if na == 0 or nb == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
-                           f"{a.ndim}D and {b.ndim}D")
+                           f"{na}D and {nb}D")
     k_a = sa[-1]
-    k_b = sb[0] if b.ndim == 1 else sb[-2]
+    k_b = sb[0] if nb == 1 else sb[-2]
     if k_a != k_b:
-        if a.ndim <= 2 and b.ndim <= 2:
-            ra = "x".join(map(str, sa if a.ndim == 2 else (1,) + sa))
-            rb = "x".join(map(str, sb if b.ndim == 2 else sb + (1,)))
+        if na <= 2 and nb <= 2:
+            ra = "x".join(map(str, sa if na == 2 else (1,) + sa))
+            rb = "x".join(map(str, sb if nb == 2 else sb + (1,)))
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({ra} and {rb})")
         raise RuntimeError(f"matmul: shapes {tuple(sa)} and {tuple(sb)} cannot be multiplied "
                            f"(inner dimensions {k_a} and {k_b} differ)")
-    _same_dtype(a, b)
+    if a._data.dtype != b._data.dtype:
+        _same_dtype(a, b)
     try:
         return linalg.MatMul.apply(a, b)
     except ValueError:
@@ -614,6 +667,9 @@ def dot(a, b):
 
 def linear(x, weight, bias=None):
     """y = x @ weight.T + bias (torch.nn.functional.linear)."""
+    if x.ndim == 0 or weight.ndim == 0:
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
+                           f"{x.ndim}D and {weight.ndim}D")
     if x.shape[-1] != weight.shape[-1]:
         rows = 1
         for s in x.shape[:-1]:
@@ -960,7 +1016,8 @@ def _raw_index(a, index):
 
 
 def getitem(a, index):
-    key = _raw_index(a, index)
+    # an int or a slice needs no conversion (the common x[i], x[:n])
+    key = index if type(index) is int or type(index) is slice else _raw_index(a, index)
     try:
         return indexing.GetItem.apply(a, key)
     except IndexError as e:
@@ -992,6 +1049,19 @@ def gather(a, dim, index):
         raise RuntimeError(f"Index tensor must have the same number of dimensions as input "
                            f"tensor (index shape {tuple(index.shape)}, input shape "
                            f"{tuple(a.shape)})")
+    size, raw = a._data.shape[d] if a.ndim else 1, index._data
+    # NumPy raises IndexError above the size and wraps negative indices; CuPy wraps both
+    # silently. PyTorch's RuntimeError names the first bad index (a host sync on CUDA,
+    # where PyTorch asserts on the device).
+    bad = (raw < 0) | (raw >= size)
+    if raw.size and bool(bad.any()):
+        value = int(raw.reshape(-1)[int(bad.reshape(-1).argmax())])
+        raise RuntimeError(f"index {value} is out of bounds for dimension {d} with size {size}")
+    return _gather(a, d, index)
+
+
+def _gather(a, d, index):
+    """gather along a normalized dim, with indices known to be in range."""
     return indexing.Gather.apply(a, d, index._data)
 
 

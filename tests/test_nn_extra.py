@@ -522,3 +522,40 @@ def test_modules_are_exported():
         assert repr(getattr(nn, name).__name__) == repr(name)
     for name in F.__all__:
         assert hasattr(F, name), name
+
+
+def test_non_contiguous_and_empty_inputs(device):
+    torch = _torch()
+    x = sample((4, 6), seed=11)
+    y = sample((5, 6), seed=12)
+    xt = make(x, device, kind="transposed")  # holds x, non-contiguous
+    assert not xt.is_contiguous()
+    assert_close(dynet.cdist(xt, make(y, device)),
+                 torch.cdist(torch.tensor(x), torch.tensor(y)).numpy(), rtol=1e-10)
+    assert_close(F.cosine_similarity(xt, make(x, device)), np.ones(4), rtol=1e-12)
+    img = sample((2, 3, 5, 4), seed=13)
+    view = make(img, device).transpose(2, 3)  # (2, 3, 4, 5), non-contiguous
+    ref = torch.nn.functional.adaptive_max_pool2d(torch.tensor(img).transpose(2, 3), (2, 3))
+    assert_close(F.adaptive_max_pool2d(view, (2, 3)), ref.numpy(), rtol=0, atol=0)
+    assert tuple(dynet.cdist(make(np.zeros((0, 3)), device),
+                             make(np.zeros((2, 3)), device)).shape) == (0, 2)
+    assert tuple(F.cosine_similarity(make(np.zeros((0, 3)), device),
+                                     make(np.zeros((0, 3)), device)).shape) == (0,)
+    empty = F.triplet_margin_loss(*(make(np.zeros((0, 3)), device) for _ in range(3)),
+                                  reduction="sum")
+    assert host(empty) == 0.0
+
+
+@pytest.mark.parametrize("mode", ["use_mm_for_euclid_dist_if_necessary",
+                                  "use_mm_for_euclid_dist",
+                                  "donot_use_mm_for_euclid_dist"])
+def test_cdist_euclidean_modes(mode, device):
+    torch = _torch()
+    x1, x2 = sample((30, 3), seed=1), sample((2, 4, 3), seed=2)  # batch dims broadcast
+    x2[0, 1] = x1[3]
+    ref = np.linalg.norm(x1[None, :, None, :] - x2[:, None, :, :], axis=-1)
+    out = dynet.cdist(make(x1, device), make(x2, device), compute_mode=mode)
+    assert_close(out, ref, rtol=1e-7, atol=1e-7)
+    _parity(lambda a, b: dynet.cdist(a, b, compute_mode=mode),
+            lambda a, b: torch.cdist(a, b, compute_mode=mode), [x1, x2], device, rtol=1e-8)
+    check_grad(lambda a, b: dynet.cdist(a, b, compute_mode=mode), [x1[:5], x2[:, 2:]], device)

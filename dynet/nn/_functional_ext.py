@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from ..ops import functions as _F
+from ..ops import linalg as _L
 from ..ops import linalg_functions as _LF
 from ..ops.ctc import CtcLoss as _CtcLoss
 from ..ops.pool_adaptive import (adaptive_max_pool1d, adaptive_max_pool1d_with_indices,
@@ -90,7 +91,18 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     if compute_mode not in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
                             "donot_use_mm_for_euclid_dist"):
         raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
-    # the exact difference form for every mode: no cancellation, zero gradient at distance 0
+    if x1._data.dtype != x2._data.dtype:
+        raise RuntimeError(f"cdist: X1 and X2 must have the same dtype, but got "
+                           f"{_LF._name(x1)} and {_LF._name(x2)}")
+    if p == 2:
+        # PyTorch's rule for the matmul form: asked for, or more than 25 rows on a side
+        use_mm = compute_mode == "use_mm_for_euclid_dist" or (
+            compute_mode == "use_mm_for_euclid_dist_if_necessary" and
+            (x1.shape[-2] > 25 or x2.shape[-2] > 25))
+        batch = tuple(np.broadcast_shapes(tuple(x1.shape[:-2]), tuple(x2.shape[:-2])))
+        a = _F.expand(x1, *(batch + tuple(x1.shape[-2:])))
+        b = _F.expand(x2, *(batch + tuple(x2.shape[-2:])))
+        return _L.Cdist2.apply(a, b, use_mm)
     diff = _F.sub(_F.unsqueeze(x1, -2), _F.unsqueeze(x2, -3))
     return _LF.vector_norm(diff, p, -1)
 

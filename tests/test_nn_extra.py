@@ -147,6 +147,9 @@ def test_instance_norm_running_stats_match_torch(device):
     assert_close(m2(make(x2, device, dtype=dynet.float32)),
                  t2(torch.tensor(x2, dtype=torch.float32)).numpy(), rtol=1e-5, atol=1e-6)
     assert repr(nn.InstanceNorm2d(3)) == repr(torch.nn.InstanceNorm2d(3))
+    no_bias = nn.InstanceNorm1d(3, affine=True, bias=False)
+    assert no_bias.bias is None and repr(no_bias) == repr(
+        torch.nn.InstanceNorm1d(3, affine=True, bias=False))
 
 
 def test_instance_norm_errors():

@@ -47,14 +47,16 @@ class CtcLoss(Function):
         last = (2 * tgt_len)[:, None]
         ends = (s == last) | ((s == last - 1) & (tgt_len[:, None] > 0))
 
-        alpha = xp.full((t_max, n, width), neg, dtype=log_probs.dtype)
+        # two leading -inf columns make the s-1 and s-2 predecessors plain slices
+        padded = xp.full((t_max, n, width + 2), neg, dtype=log_probs.dtype)
+        alpha = padded[:, :, 2:]
         if t_max:
             alpha[0] = xp.where(s < 2, lp[0], neg)
             alpha[0] = xp.where((s == 1) & (tgt_len[:, None] == 0), neg, alpha[0])
         for t in range(1, t_max):
-            prev = alpha[t - 1]
-            alpha[t] = lp[t] + _logsumexp3(xp, prev, _shift(xp, prev, 1, neg),
-                                           xp.where(skip, _shift(xp, prev, 2, neg), neg))
+            prev = padded[t - 1]
+            alpha[t] = lp[t] + _logsumexp3(xp, prev[:, 2:], prev[:, 1:-1],
+                                           xp.where(skip, prev[:, :-2], neg))
         final = alpha[xp.maximum(in_len - 1, 0), xp.arange(n)]
         masked = xp.where(ends, final, neg)
         m = masked.max(axis=1)
@@ -73,17 +75,20 @@ class CtcLoss(Function):
         xp = xp_of(grad)
         t_max, n, classes = log_probs.shape
         neg = -np.inf
-        beta = xp.full(alpha.shape, neg, dtype=alpha.dtype)
+        width = alpha.shape[2]
+        # two trailing -inf columns make the s+1 and s+2 successors plain slices
+        padded = xp.full((t_max, n, width + 2), neg, dtype=alpha.dtype)
+        beta = padded[:, :, :width]
         skip_next = _shift(xp, skip, -2, False)
-        cur = xp.full(alpha.shape[1:], neg, dtype=alpha.dtype)
+        nxt = xp.full((n, width + 2), neg, dtype=alpha.dtype)
         for t in range(t_max - 1, -1, -1):
-            rec = lp[t] + _logsumexp3(xp, cur, _shift(xp, cur, -1, neg),
-                                      xp.where(skip_next, _shift(xp, cur, -2, neg), neg))
+            rec = lp[t] + _logsumexp3(xp, nxt[:, :width], nxt[:, 1:width + 1],
+                                      xp.where(skip_next, nxt[:, 2:], neg))
             start = xp.where(ends, lp[t], neg)
             frame = (t == in_len - 1)[:, None]
             inside = (t < in_len - 1)[:, None]
-            cur = xp.where(frame, start, xp.where(inside, rec, neg))
-            beta[t] = cur
+            beta[t] = xp.where(frame, start, xp.where(inside, rec, neg))
+            nxt = padded[t]
         ab = alpha + beta
         m = ab.max(axis=2, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)

@@ -13,10 +13,9 @@ import warnings
 
 import numpy as np
 
-import dynet
-
 from .. import random as _random
 from ..backend import device_of, move
+from ..tensor import Tensor
 
 
 class Dataset:
@@ -42,7 +41,7 @@ class IterableDataset(Dataset):
 
 def _wrap(raw):
     """A Tensor around a fresh raw array (no copy, no graph)."""
-    return dynet.Tensor._make(raw, False)
+    return Tensor._make(raw, False)
 
 
 def _take(tensor, indices):
@@ -78,7 +77,7 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
     def _fetch_batch(self, indices):
-        if not all(isinstance(t, dynet.Tensor) for t in self.tensors):
+        if not all(isinstance(t, Tensor) for t in self.tensors):
             return NotImplemented
         # a list, as default_collate turns a batch of tuples into a list
         return [_take(t, indices) for t in self.tensors]

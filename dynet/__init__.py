@@ -60,6 +60,8 @@ subtract, multiply, divide, true_divide = sub, mul, div, div
 concatenate = concat
 
 __version__ = "0.1.0"
+# PyPI's `dynet` (CMU's DyNet) also imports as `dynet`; this marker tells the two apart
+__distribution__ = "dynet-autograd"
 
 
 def is_tensor(obj):

@@ -11,9 +11,10 @@ import numpy as np
 from ..backend import deferred, xp_of
 from ..ops import activation as _act
 from ..ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
-                        conv_transpose3d)
-from ..ops.pool import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d,
-                        max_pool2d)
+                        conv_transpose3d, fold, unfold)
+from ..ops.pool import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d,
+                        max_pool2d, max_pool3d, max_unpool1d, max_unpool2d, max_unpool3d)
+from ..ops.sampling import pixel_shuffle, pixel_unshuffle
 from ..ops import dropout as _drop
 from ..ops.embedding import Embedding as _Embedding
 from ..ops import functions as _F
@@ -32,7 +33,8 @@ __all__ = [
     "binary_cross_entropy_with_logits", "kl_div",
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-    "adaptive_avg_pool2d",
+    "adaptive_avg_pool2d", "max_pool3d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
+    "max_unpool3d", "unfold", "fold", "pixel_shuffle", "pixel_unshuffle",
 ]
 
 # ---------------------------------------------------------------- helpers

@@ -115,8 +115,21 @@ def _operand(x):
 
 
 def _binary(fn, a, b):
+    # Fast path, no promotion needed: two tensors of one dtype, or a float tensor with a
+    # Python float or int (weakly typed, NEP 50). Everything else goes through _operand.
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if a._data.dtype == b._data.dtype:
+                return fn.apply(a, b)
+        elif type(b) in _FLOAT_INT and a._data.dtype.kind == "f":
+            return fn.apply(a, b)
+    elif type(a) in _FLOAT_INT and isinstance(b, Tensor) and b._data.dtype.kind == "f":
+        return fn.apply(a, b)
     a, b = _promote_pair(_operand(a), _operand(b))
     return fn.apply(a, b)
+
+
+_FLOAT_INT = (float, int)  # exact types: bool and NumPy scalars take the general path
 
 
 def _check_broadcast(name, a, b):
@@ -382,6 +395,9 @@ def _dims(dim, axis):
 
 
 def sum(a, dim=None, keepdim=False, dtype=None, axis=None):  # noqa: A001
+    if dim is None and axis is None and dtype is None and not keepdim \
+            and a._data.dtype.kind == "f":
+        return reduce.Sum.apply(a)  # x.sum(): one argument for apply to look at
     dim = _dims(dim, axis)
     np_dtype = dtypes.get_dtype(dtype).np if dtype is not None else None
     if np_dtype is None and a._data.dtype.kind in "biu":
@@ -610,20 +626,22 @@ def topk(a, k, dim=-1, largest=True, sorted=True):  # noqa: A002
 # ---------------------------------------------------------------- linear algebra
 
 def matmul(a, b):
-    sa, sb = a.shape, b.shape
-    if a.ndim == 0 or b.ndim == 0:
+    sa, sb = a._data.shape, b._data.shape  # raw shapes: no Size objects on the hot path
+    na, nb = len(sa), len(sb)
+    if na == 0 or nb == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
-                           f"{a.ndim}D and {b.ndim}D")
+                           f"{na}D and {nb}D")
     k_a = sa[-1]
-    k_b = sb[0] if b.ndim == 1 else sb[-2]
+    k_b = sb[0] if nb == 1 else sb[-2]
     if k_a != k_b:
-        if a.ndim <= 2 and b.ndim <= 2:
-            ra = "x".join(map(str, sa if a.ndim == 2 else (1,) + sa))
-            rb = "x".join(map(str, sb if b.ndim == 2 else sb + (1,)))
+        if na <= 2 and nb <= 2:
+            ra = "x".join(map(str, sa if na == 2 else (1,) + sa))
+            rb = "x".join(map(str, sb if nb == 2 else sb + (1,)))
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({ra} and {rb})")
         raise RuntimeError(f"matmul: shapes {tuple(sa)} and {tuple(sb)} cannot be multiplied "
                            f"(inner dimensions {k_a} and {k_b} differ)")
-    _same_dtype(a, b)
+    if a._data.dtype != b._data.dtype:
+        _same_dtype(a, b)
     try:
         return linalg.MatMul.apply(a, b)
     except ValueError:
@@ -1006,7 +1024,8 @@ def _raw_index(a, index):
 
 
 def getitem(a, index):
-    key = _raw_index(a, index)
+    # an int or a slice needs no conversion (the common x[i], x[:n])
+    key = index if type(index) is int or type(index) is slice else _raw_index(a, index)
     try:
         return indexing.GetItem.apply(a, key)
     except IndexError as e:

@@ -12,13 +12,16 @@ def _reduced_axes(a, dim):
     return normalize_dims(dim, a.ndim)
 
 
+_ALL_AXES = tuple(tuple(range(n)) for n in range(8))  # dim=None, by ndim
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False, dtype=None):
-        axes = _reduced_axes(a, dim)
+        axes = _ALL_AXES[a.ndim] if dim is None and a.ndim < 8 else _reduced_axes(a, dim)
         ctx.meta = (a.shape, axes, keepdim)
-        out = a.sum(axis=axes, keepdims=keepdim, dtype=dtype)
-        return xp_of(a).asarray(out)
+        # a NumPy scalar result becomes a 0-d array in Tensor._make
+        return a.sum(axis=axes, keepdims=keepdim, dtype=dtype)
 
     @staticmethod
     def backward(ctx, grad):

@@ -141,8 +141,10 @@ def save_plot(history, path, title):
             os.unlink(tmp)
 
 
-def build_parser():
-    p = argparse.ArgumentParser(prog="python -m dynet.examples.lenet", description=__doc__,
+def build_parser(prog="python -m dynet.examples.lenet", description=__doc__,
+                 lr_help="0.05 for sgd, 0.001 for adam"):
+    """The training CLI; other example scripts reuse it with their own prog and text."""
+    p = argparse.ArgumentParser(prog=prog, description=description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
     p.add_argument("--dataset", default="sample", choices=["sample", "mnist", "fashion-mnist"],
@@ -153,7 +155,7 @@ def build_parser():
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=None,
-                   help="learning rate (default 0.05 for sgd, 0.001 for adam)")
+                   help=f"learning rate (default {lr_help})")
     p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--subset", type=int, default=None,
@@ -167,7 +169,15 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    return run(parser.parse_args(argv), parser, LeNet5, title="LeNet-5",
+               default_lr={"sgd": 0.05, "adam": 1e-3})
+
+
+def run(args, parser, model_fn, title, default_lr, lr_factor=None):
+    """Trains model_fn() as the parsed options say: device, data, optimizer (default_lr
+    per optimizer unless --lr), checkpoints/resume, metrics JSON and plot. Returns the
+    metrics dict. `lr_factor(epoch, epochs)`, if given, scales the learning rate of each
+    (1-based) epoch; it depends on the epoch number only, so a resumed run replays it."""
     if args.epochs < 1 or args.batch_size < 1:
         parser.error("--epochs and --batch-size must be positive")
     if args.resume and not args.checkpoint:
@@ -195,8 +205,8 @@ def main(argv=None):
           file=sys.stderr)
 
     dynet.manual_seed(args.seed)
-    model = LeNet5().to(device)
-    lr = args.lr if args.lr is not None else (0.05 if args.optimizer == "sgd" else 1e-3)
+    model = model_fn().to(device)
+    lr = args.lr if args.lr is not None else default_lr[args.optimizer]
     if args.optimizer == "sgd":
         optimizer = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     else:
@@ -222,6 +232,9 @@ def main(argv=None):
     for epoch in range(start_epoch + 1, args.epochs + 1):
         # the shuffle order depends only on (seed, epoch), so a resumed run replays it
         shuffle_gen.manual_seed(args.seed * 100003 + epoch)
+        if lr_factor is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = lr * lr_factor(epoch, args.epochs)
         start = time.perf_counter()
         train_loss, seen = train_one_epoch(model, train_loader, optimizer, device,
                                            desc=f"epoch {epoch}/{args.epochs}")
@@ -240,7 +253,7 @@ def main(argv=None):
     if args.metrics_out:
         atomic_write_text(args.metrics_out, json.dumps(metrics, indent=2) + "\n")
     if args.plot and history:
-        save_plot(history, args.plot, f"LeNet-5 on {args.dataset} ({device})")
+        save_plot(history, args.plot, f"{title} on {args.dataset} ({device})")
     return metrics
 
 

@@ -385,6 +385,8 @@ def isclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False):
 # ---------------------------------------------------------------- reductions
 
 def _dims(dim, axis):
+    if dim is not None and axis is not None:  # axis is NumPy's name for dim, as in PyTorch
+        raise TypeError("got multiple values for argument 'dim' (axis is its alias)")
     return axis if dim is None else dim
 
 
@@ -506,12 +508,14 @@ def _extreme(a, dim, keepdim, largest):
                                               False))
 
 
-def max(input, dim=None, keepdim=False):  # noqa: A001
-    return _extreme(input, dim, keepdim, True)
+def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
+    """The largest element, (values, indices) along dim, or maximum(input, other)."""
+    return _extreme(input, dim if other is None else other, keepdim, True)
 
 
-def min(input, dim=None, keepdim=False):  # noqa: A001
-    return _extreme(input, dim, keepdim, False)
+def min(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
+    """The smallest element, (values, indices) along dim, or minimum(input, other)."""
+    return _extreme(input, dim if other is None else other, keepdim, False)
 
 
 def argmax(input, dim=None, keepdim=False):
@@ -699,7 +703,9 @@ def _shape_arg(shape):
     return tuple(shape)
 
 
-def reshape(input, *shape):
+def reshape(input, *shape, **kwargs):
+    if kwargs:  # reshape(input, shape=...)
+        shape = (_keyword("reshape", kwargs, "shape"),)
     shape = tuple(builtins.int(s) for s in _shape_arg(shape))
     if shape == input.shape:
         return Tensor._alias(input)
@@ -761,7 +767,9 @@ def unsqueeze(input, dim):
     return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
 
 
-def permute(input, *dims):
+def permute(input, *dims, **kwargs):
+    if kwargs:  # permute(input, dims=...)
+        dims = (_keyword("permute", kwargs, "dims"),)
     dims = _shape_arg(dims)
     if len(dims) != input.ndim:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
@@ -782,7 +790,20 @@ def transpose(input, dim0, dim1):
     return shape_ops.Permute.apply(input, tuple(dims))
 
 
-swapaxes = swapdims = transpose
+swapdims = transpose
+
+
+def swapaxes(input, axis0, axis1):  # noqa: A002
+    """transpose() under NumPy's name and argument names."""
+    return transpose(input, axis0, axis1)
+
+
+def _keyword(name, kwargs, expected):
+    """The one keyword argument `expected` of a varargs function (reshape(shape=...))."""
+    if list(kwargs) != [expected]:
+        raise TypeError(f"{name}() got an unexpected keyword argument "
+                        f"'{next(k for k in kwargs if k != expected)}'")
+    return kwargs[expected]
 
 
 def t(input):

@@ -28,8 +28,6 @@ KNOWN_GAPS = {
         **{n: {"generator", "out"} for n in ("rand_like", "randn_like", "randint_like")},
         "normal": {"out", "input"},
         "from_dlpack": {"device", "copy"},
-        # linear algebra (another area): PyTorch's dot(input, tensor), det(input)
-        "dot": {"tensor"}, "det": {"input"},
         # utilities whose PyTorch names are positional in practice
         "save": {"_disable_byteorder_record"}, "set_default_dtype": {"d"},
         "set_rng_state": {"new_state"}, "clone": {"out"}, "broadcast_to": {"size"},
@@ -37,7 +35,7 @@ KNOWN_GAPS = {
     "methods": {
         "copy_": {"other"}, "to": {"other"}, "expand": {"size"}, "repeat": {"repeats"},
         "view": {"size", "dtype"}, "split": {"split_size"}, "uniform_": {"from", "to"},
-        "new_empty": {"size"}, "new_ones": {"size"}, "new_zeros": {"size"}, "dot": {"tensor"},
+        "new_empty": {"size"}, "new_ones": {"size"}, "new_zeros": {"size"},
     },
 }
 

@@ -727,3 +727,11 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     return _pointwise_loss("huber", input, target, weight, reduction, float(delta), False)
+
+
+# ---------------------------------------------------------------- the rest (distances, ...)
+
+from ._functional_ext import *  # noqa: E402,F401,F403
+from ._functional_ext import __all__ as _ext_all  # noqa: E402
+
+__all__ = __all__ + _ext_all

@@ -23,3 +23,16 @@ __all__ = ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "SiLU", 
            "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool3d", "MaxUnpool1d", "MaxUnpool2d",
            "MaxUnpool3d", "Embedding", "Fold", "Unfold", "PixelShuffle", "PixelUnshuffle",
            "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+from .activation import Softmin  # noqa: E402
+from .distance import CosineSimilarity, PairwiseDistance  # noqa: E402
+from .loss import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss,  # noqa: E402
+                   MarginRankingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
+                   PoissonNLLLoss, TripletMarginLoss)
+from .normalization import InstanceNorm1d, InstanceNorm2d, LocalResponseNorm  # noqa: E402
+from .pooling import AdaptiveMaxPool1d, AdaptiveMaxPool2d  # noqa: E402
+
+__all__ += ["Softmin", "CosineSimilarity", "PairwiseDistance", "CosineEmbeddingLoss", "CTCLoss",
+            "GaussianNLLLoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss",
+            "PoissonNLLLoss", "TripletMarginLoss", "InstanceNorm1d", "InstanceNorm2d",
+            "LocalResponseNorm", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]

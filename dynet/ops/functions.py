@@ -560,7 +560,12 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 def cumsum(input, dim, dtype=None):
     if dtype is not None:
         input = input.to(dtypes.get_dtype(dtype))
-    return reduce.Cumsum.apply(input, normalize_dim(dim, input.ndim))
+    elif input._data.dtype.kind in "biu":
+        input = input.to(dtypes.int64)  # PyTorch accumulates integers and bools as int64
+    d = normalize_dim(dim, input.ndim)
+    if input.ndim == 0:
+        return reshape(reduce.Cumsum.apply(reshape(input, 1), 0), ())
+    return reduce.Cumsum.apply(input, d)
 
 
 def any(input, dim=None, keepdim=False):  # noqa: A001

@@ -37,11 +37,23 @@ from .ops.pointwise_functions import (acos, acosh, arccos, arccosh, arcsin, arcs
                                       nan_to_num, negative, positive, rad2deg, reciprocal,
                                       remainder, round, signbit, sinc, sinh, square, tan,
                                       trunc, xlogy)
+from .ops.linalg_functions import (addmm, baddbmm, cross, dot, einsum, ger, inner, inverse,
+                                   kron, outer, tensordot, vdot)
+from .ops.linalg_functions import legacy_cholesky as cholesky, legacy_det as det
+from .ops.linalg_functions import legacy_qr as qr
+from .ops.linalg_functions import legacy_svd as svd
 from .ops.reduce_functions import (aminmax, bincount, cummax, cummin, cumprod, cumsum, histc,
                                    logcumsumexp, median, mode, nanmean, nanmedian, nansum,
                                    unique)
+from .ops.shape_functions import (atleast_1d, atleast_2d, atleast_3d, broadcast_shapes,
+                                  broadcast_tensors, diag, diag_embed, diagonal, meshgrid,
+                                  repeat_interleave, roll, rot90, tile, tril, triu)
+from .ops.index_functions import (argwhere, index_add, index_copy, index_fill, masked_scatter,
+                                  masked_select, scatter, scatter_add, scatter_reduce, take)
+from .ops.functions import moveaxis, swapdims
 from .serialization import load, save
-from . import backends, cuda, nn, optim, special, utils  # noqa: E402  (after the names they use)
+from .nn._functional_ext import cdist, pdist  # noqa: E402
+from . import backends, cuda, linalg, nn, optim, special, utils  # noqa: E402  (after their names)
 from . import accelerator  # noqa: E402
 from . import distributed  # noqa: E402
 from .utils.dlpack import from_dlpack  # noqa: E402
@@ -50,11 +62,17 @@ subtract, multiply, divide, true_divide = sub, mul, div, div
 concatenate = concat
 
 __version__ = "0.1.0"
+# PyPI's `dynet` (CMU's DyNet) also imports as `dynet`; this marker tells the two apart
+__distribution__ = "dynet-autograd"
 
 
 def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def numel(t):
-    return t.numel()
+def numel(input):  # noqa: A002 - PyTorch's argument name
+    return input.numel()
+
+
+from .ops import signatures as _signatures  # noqa: E402  (after every public name exists)
+_signatures.install(globals(), Tensor)

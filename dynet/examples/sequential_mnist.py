@@ -3,13 +3,12 @@ on CUDA when usable, else on the CPU.
 
     python -m dynet.examples.sequential_mnist [--device auto|cpu|cuda|cuda:N]
         [--dataset sample|mnist|fashion-mnist] [--epochs 5] [--optimizer adam|sgd]
-        [--hidden-size 128] [--checkpoint FILE [--resume]] [--metrics-out F] [--plot F]
+        [--hidden-size 128] [--num-layers 1] [--checkpoint FILE [--resume]]
+        [--metrics-out F] [--plot F]
 
-Options, progress bar, checkpoints, metrics JSON and plot are the LeNet script's
-(dynet.examples.lenet); only the model differs.
+Options, progress bar, learning-rate schedule, checkpoints, metrics JSON and plot are the
+LeNet script's (dynet.examples.lenet); only the model and the default optimizer differ.
 """
-import math
-
 from dynet import nn
 from dynet.examples import lenet
 
@@ -30,7 +29,7 @@ class RowLSTM(nn.Module):
 
 def build_parser():
     p = lenet.build_parser(prog="python -m dynet.examples.sequential_mnist",
-                           description=__doc__, lr_help="0.003 for adam, 0.1 for sgd, cosine-decayed per epoch")
+                           description=__doc__, lr_help="0.003 for adam, 0.1 for sgd")
     p.set_defaults(optimizer="adam")
     p.add_argument("--hidden-size", type=int, default=128, help="LSTM units (default 128)")
     p.add_argument("--num-layers", type=int, default=1, help="stacked LSTM layers (default 1)")
@@ -42,16 +41,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.hidden_size < 1 or args.num_layers < 1:
         parser.error("--hidden-size and --num-layers must be positive")
-    return lenet.run(args, parser,
-                     lambda: RowLSTM(args.hidden_size, args.num_layers),
-                     title=f"row-by-row LSTM ({args.hidden_size} units)",
-                     default_lr={"sgd": 0.1, "adam": 3e-3}, lr_factor=cosine)
-
-
-def cosine(epoch, epochs):
-    """Cosine decay over the run, one value per epoch (1.0 for the first): the late,
-    small steps keep the held-out accuracy from swinging by a point between epochs."""
-    return 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))
+    return lenet.main(argv, parser=parser,
+                      model_fn=lambda a: RowLSTM(a.hidden_size, a.num_layers),
+                      title=f"row-by-row LSTM ({args.hidden_size} units)",
+                      default_lr={"sgd": 0.1, "adam": 3e-3})
 
 
 if __name__ == "__main__":

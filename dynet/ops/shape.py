@@ -124,24 +124,35 @@ class IndexSelect(Function):
 
 
 class ConstantPad(Function):
-    """Constant padding; `pad` is PyTorch's (last_lo, last_hi, prev_lo, prev_hi, ...)."""
+    """Constant padding; `pad` is PyTorch's (last_lo, last_hi, prev_lo, prev_hi, ...).
+
+    Negative widths crop, as in PyTorch.
+    """
 
     @staticmethod
     def forward(ctx, a, pad, value=0.0):
         xp = xp_of(a)
         widths = pad_widths(a.ndim, pad)
-        if any(lo < 0 or hi < 0 for lo, hi in widths):
-            raise NotImplementedError("negative padding is not supported")
         out_shape = tuple(s + lo + hi for s, (lo, hi) in zip(a.shape, widths))
+        if any(s < 0 for s in out_shape):
+            raise RuntimeError(f"The input size {tuple(a.shape)}, plus negative padding "
+                               f"{tuple(pad)} resulted in a negative output size, which is "
+                               f"invalid. Check dimension of your input.")
         out = xp.full(out_shape, value, dtype=a.dtype)
-        inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(a.shape, widths))
-        out[inner] = a
-        ctx.inner = inner
+        # the part of `a` that survives (cropped by negative widths) and where it goes
+        src = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for s, (lo, hi) in zip(a.shape, widths))
+        dst = tuple(slice(max(lo, 0), max(lo, 0) + max(sl.stop - sl.start, 0))
+                    for sl, (lo, _) in zip(src, widths))
+        out[dst] = a[src]
+        ctx.meta = (a.shape, src, dst)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        return grad[ctx.inner]
+        shape, src, dst = ctx.meta
+        out = xp_of(grad).zeros(shape, dtype=grad.dtype)
+        out[src] = grad[dst]
+        return out, None, None
 
 
 def pad_widths(ndim, pad):
@@ -160,6 +171,8 @@ def padding_index(xp, size, lo, hi, mode):
     if mode == "replicate":
         return xp.clip(pos, 0, size - 1)
     if mode == "circular":
+        if lo > size or hi > size:
+            raise RuntimeError("Padding value causes wrapping around more than once.")
         return pos % size
     if mode == "reflect":
         if lo >= size or hi >= size:
@@ -171,3 +184,59 @@ def padding_index(xp, size, lo, hi, mode):
         return xp.where(pos >= size, period - pos, pos)
     raise NotImplementedError(f"padding mode {mode!r} is not supported")
 
+
+
+class Roll(Function):
+    @staticmethod
+    def forward(ctx, a, shifts, dims):
+        ctx.meta = (shifts, dims)
+        return xp_of(a).roll(a, shifts, axis=dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shifts, dims = ctx.meta
+        return xp_of(grad).roll(grad, tuple(-s for s in shifts), axis=dims), None, None
+
+
+def diagonal_index(n_rows, n_cols, offset, xp):
+    """(rows, cols) of the `offset` diagonal of an n_rows x n_cols matrix."""
+    length = max(0, min(n_rows + min(offset, 0), n_cols - max(offset, 0)))
+    i = xp.arange(length)
+    return i - min(offset, 0), i + max(offset, 0)
+
+
+class Diagonal(Function):
+    """The `offset` diagonal over (dim1, dim2), appended as the last dim (a copy)."""
+
+    @staticmethod
+    def forward(ctx, a, offset, dim1, dim2):
+        ctx.meta = (a.shape, offset, dim1, dim2)
+        return xp_of(a).diagonal(a, offset, dim1, dim2).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, offset, dim1, dim2 = ctx.meta
+        xp = xp_of(grad)
+        out = xp.zeros(shape, dtype=grad.dtype)
+        rows, cols = diagonal_index(shape[dim1], shape[dim2], offset, xp)
+        xp.moveaxis(out, (dim1, dim2), (-2, -1))[..., rows, cols] = grad
+        return out, None, None, None
+
+
+class DiagEmbed(Function):
+    """Places the last dim of `a` on the `offset` diagonal of new dims (dim1, dim2)."""
+
+    @staticmethod
+    def forward(ctx, a, offset, dim1, dim2):
+        xp = xp_of(a)
+        m = a.shape[-1] + abs(offset)
+        out = xp.zeros(a.shape[:-1] + (m, m), dtype=a.dtype)
+        rows, cols = diagonal_index(m, m, offset, xp)
+        out[..., rows, cols] = a
+        ctx.meta = (offset, dim1, dim2)
+        return xp.moveaxis(out, (-2, -1), (dim1, dim2))
+
+    @staticmethod
+    def backward(ctx, grad):
+        offset, dim1, dim2 = ctx.meta
+        return xp_of(grad).diagonal(grad, offset, dim1, dim2).copy(), None, None, None

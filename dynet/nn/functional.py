@@ -14,7 +14,8 @@ from ..ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose
                         conv_transpose3d, fold, unfold)
 from ..ops.pool import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d,
                         max_pool2d, max_pool3d, max_unpool1d, max_unpool2d, max_unpool3d)
-from ..ops.sampling import pixel_shuffle, pixel_unshuffle
+from ..ops.sampling import (affine_grid, grid_sample, interpolate, pixel_shuffle,
+                           pixel_unshuffle, upsample, upsample_bilinear, upsample_nearest)
 from ..ops import dropout as _drop
 from ..ops.embedding import Embedding as _Embedding
 from ..ops import functions as _F
@@ -35,6 +36,8 @@ __all__ = [
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
     "adaptive_avg_pool2d", "max_pool3d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
     "max_unpool3d", "unfold", "fold", "pixel_shuffle", "pixel_unshuffle",
+    "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample",
+    "affine_grid",
 ]
 
 # ---------------------------------------------------------------- helpers
@@ -669,3 +672,11 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     return _pointwise_loss("huber", input, target, weight, reduction, float(delta), False)
+
+
+# ---------------------------------------------------------------- the rest (distances, ...)
+
+from ._functional_ext import *  # noqa: E402,F401,F403
+from ._functional_ext import __all__ as _ext_all  # noqa: E402
+
+__all__ = __all__ + _ext_all

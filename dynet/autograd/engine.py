@@ -23,26 +23,28 @@ def _topological_order(roots):
     """Vertices reachable from `roots`, each before all of its inputs.
 
     Iterative post-order DFS (a 10,000-op chain must not hit the recursion limit); the order
-    is deterministic for a given graph.
+    is deterministic for a given graph. Vertices are their own set keys (nodes and tensors
+    hash by identity), which saves an id() call per visit and per edge.
     """
     post = []
     visited = set()
     stack = [(r, False) for r in reversed(roots)]
+    push, pop, add = stack.append, stack.pop, visited.add
     while stack:
-        v, expanded = stack.pop()
+        v, expanded = pop()
         if expanded:
             post.append(v)
             continue
-        if id(v) in visited:
+        if v in visited:
             continue
-        visited.add(id(v))
-        stack.append((v, True))
+        add(v)
+        push((v, True))
         if isinstance(v, Function):
             if v.released:
                 raise RuntimeError(_RELEASED)
             for p in v.parents:
-                if p is not None and id(p) not in visited:
-                    stack.append((p, False))
+                if p is not None and p not in visited:
+                    push((p, False))
     post.reverse()
     return post
 
@@ -54,33 +56,37 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None):
     called retain_grad()). With `inputs`, nothing is written; their gradients (raw arrays or
     None) are returned in order.
     """
-    grads = {}
+    grads = {}  # vertex -> gradient array; vertices hash by identity
     vertices = [_vertex(r) for r in roots]
     for v, g in zip(vertices, root_grads):
         # the caller's gradient array must never become a leaf's .grad by aliasing
-        grads[id(v)] = grads[id(v)] + g if id(v) in grads else g
-    wanted = None if inputs is None else {id(_vertex(t)) for t in inputs}
+        grads[v] = grads[v] + g if v in grads else g
+    wanted = None if inputs is None else {_vertex(t) for t in inputs}
     captured = {}
     owned = set()  # ids of arrays already stored as a leaf .grad in this pass
+    pop = grads.pop
     for v in _topological_order(vertices):
-        g = grads.pop(id(v), None)
+        g = pop(v, None)
         if g is None:
             continue
         is_node = isinstance(v, Function)
         # a non-leaf tensor's hooks and retain_grad live on its node's owner (see Tensor)
         t = v._owner if is_node else v
         if t is not None:
-            for hook in t._backward_hooks or ():
-                new = hook(_wrap(g))
-                if new is not None:
-                    g = new._data
-        if wanted is not None:
-            if id(v) in wanted:
-                captured[id(v)] = g
-        elif t is not None and (not is_node or t._retains_grad):
-            _accumulate(t, g, owned, root_grads)
-            if not is_node:
-                _post_accumulate(t)
+            if t._backward_hooks:
+                for hook in t._backward_hooks:
+                    new = hook(_wrap(g))
+                    if new is not None:
+                        g = new._data
+            if wanted is not None:
+                if v in wanted:
+                    captured[v] = g
+            elif not is_node or t._retains_grad:
+                _accumulate(t, g, owned, root_grads)
+                if not is_node:
+                    _post_accumulate(t)
+        elif wanted is not None and v in wanted:
+            captured[v] = g
         if not is_node:
             continue
         if v.cuda_device is None:
@@ -93,24 +99,26 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None):
         for p, pg in zip(v.parents, in_grads):
             if p is None or pg is None:
                 continue
-            shape, dtype = p.out_meta if isinstance(p, Function) else (p._data.shape,
-                                                                       p._data.dtype)
+            if isinstance(p, Function):
+                shape, dtype = p.out_meta
+            else:
+                data = p._data
+                shape, dtype = data.shape, data.dtype
             if pg.shape != shape:
                 raise RuntimeError(
                     f"Function {v.name()} returned an invalid gradient: got shape "
                     f"{tuple(pg.shape)} but expected shape {tuple(shape)}")
             if pg.dtype != dtype:
                 pg = pg.astype(dtype)
-            key = id(p)
-            if key in grads:
-                grads[key] = grads[key] + pg
+            if p in grads:
+                grads[p] = grads[p] + pg
             else:
-                grads[key] = pg
+                grads[p] = pg
         if not retain_graph:
             v.release()
     _run_final_callbacks()
     if wanted is not None:
-        return [captured.get(id(_vertex(t))) for t in inputs]
+        return [captured.get(_vertex(t)) for t in inputs]
     return None
 
 

@@ -59,6 +59,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        # The per-op hot path (bench/NOTES.md, "Dispatch"): one pass over the arguments,
+        # no __init__ call, and nothing device-related unless an input is not a NumPy array.
         arrays = []
         parents = []
         on_gpu = None
@@ -66,7 +68,7 @@ class Function:
         for a in args:
             if isinstance(a, Tensor):
                 data = a._data
-                if type(data) is not np.ndarray:
+                if type(data) is not _ndarray:
                     on_gpu = a
                 arrays.append(data)
                 if a._requires_grad:
@@ -78,29 +80,34 @@ class Function:
             else:
                 arrays.append(a)
                 parents.append(None)
-        ctx = cls()
+        ctx = cls()  # no __init__ is defined: this is only the object allocation
         if on_gpu is not None:  # all-CPU calls (the common case) pay nothing for this check
             _check_same_device(cls, on_gpu, args)
             # CuPy allocates and launches on the CURRENT device, not the inputs': a call on
             # cuda:1 while cuda:0 is current would otherwise compute on (or fail on) cuda:0
             ctx.cuda_device = on_gpu._data.device
-        record = record and grad_mode._state.enabled
-        if record:
+        if record and grad_mode._state.enabled:
             ctx.needs_input_grad = tuple([p is not None for p in parents])
         else:
-            ctx.needs_input_grad = (False,) * len(parents)
+            record = False
+            n = len(args)
+            ctx.needs_input_grad = _NO_GRAD[n] if n < 8 else (False,) * n
         if ctx.cuda_device is None:
-            out = cls.forward(ctx, *arrays, **kwargs)
+            out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
         else:
             with ctx.cuda_device:
                 out = cls.forward(ctx, *arrays, **kwargs)
         result = Tensor._make(out, record)
         if record:
             ctx.parents = parents
-            data = result._data
-            ctx.out_meta = (data.shape, data.dtype)  # checks the gradients sent to this node
+            ctx.out_meta = (out.shape, out.dtype)  # checks the gradients sent to this node
             result.grad_fn = ctx
         return result
+
+
+_ndarray = np.ndarray
+# needs_input_grad of an unrecorded call, by argument count (shared: tuples are immutable)
+_NO_GRAD = tuple((False,) * n for n in range(8))
 
 
 def _check_same_device(cls, first, args):

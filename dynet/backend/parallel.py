@@ -245,9 +245,11 @@ def get_num_threads():
 def set_num_threads(n):
     """Sets the threads for dynet's CPU kernels; 1 runs every kernel on the calling thread."""
     global _num_threads
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"set_num_threads expects a positive integer, got {n!r}")
-    _num_threads = n  # run() replaces a pool of another size on its next call
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):  # PyTorch's words
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
+    if n < 1:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _num_threads = int(n)  # run() replaces a pool of another size on its next call
 
 
 def ranges(n, work):
@@ -284,9 +286,8 @@ def matmul(a, b):
     single-threaded and a large product is split by rows of `a` over the pool instead.
     Otherwise, as in an MLP where no op is large enough for a region, OpenBLAS threads
     the product itself: it beats two half-products on mid-sized GEMMs (bench/NOTES.md)."""
-    if not isinstance(a, np.ndarray) or get_num_threads() <= 1 \
-            or not _blas_control().controllable \
-            or time.monotonic() - _last_region > REGION_WINDOW:
+    if type(a) is not np.ndarray or time.monotonic() - _last_region > REGION_WINDOW \
+            or get_num_threads() <= 1 or not _blas_control().controllable:
         return a @ b
     if a.ndim < 2 or b.ndim < 2:
         with _serial_blas():
@@ -334,6 +335,9 @@ def binary(ufunc, a, b):
 def blockwise(body, out, *inputs):
     """body(out, *inputs) for an elementwise body, run on flat blocks of the arrays when
     they are large C-contiguous NumPy arrays of one shape, else in one call."""
+    if out.size < MIN_WORK:  # the common small case: no region, no checks
+        body(out, *inputs)
+        return
     arrays = (out,) + inputs
     spans = [(0, out.size)]
     if isinstance(out, np.ndarray) and all(

@@ -30,7 +30,10 @@ __all__ = [
     "binary_cross_entropy_with_logits", "kl_div",
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-    "adaptive_avg_pool2d", "scaled_dot_product_attention",
+    "adaptive_avg_pool2d", "scaled_dot_product_attention", "max_pool3d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
+    "max_unpool3d", "unfold", "fold", "pixel_shuffle", "pixel_unshuffle",
+    "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample",
+    "affine_grid",
 ]
 
 # ---------------------------------------------------------------- conv / pool (lazy)
@@ -41,7 +44,14 @@ _LAZY = {
     "conv_transpose3d": "dynet.ops.conv",
     "max_pool1d": "dynet.ops.pool", "max_pool2d": "dynet.ops.pool",
     "avg_pool1d": "dynet.ops.pool", "avg_pool2d": "dynet.ops.pool",
-    "adaptive_avg_pool2d": "dynet.ops.pool",
+    "adaptive_avg_pool2d": "dynet.ops.pool", "max_pool3d": "dynet.ops.pool",
+    "avg_pool3d": "dynet.ops.pool", "max_unpool1d": "dynet.ops.pool",
+    "max_unpool2d": "dynet.ops.pool", "max_unpool3d": "dynet.ops.pool",
+    "unfold": "dynet.ops.conv", "fold": "dynet.ops.conv",
+    "pixel_shuffle": "dynet.ops.sampling", "pixel_unshuffle": "dynet.ops.sampling",
+    "interpolate": "dynet.ops.sampling", "upsample": "dynet.ops.sampling",
+    "upsample_nearest": "dynet.ops.sampling", "upsample_bilinear": "dynet.ops.sampling",
+    "grid_sample": "dynet.ops.sampling", "affine_grid": "dynet.ops.sampling",
 }
 
 
@@ -725,3 +735,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
 
 
 from .attention import scaled_dot_product_attention  # noqa: E402,F401 (uses this module)
+
+# ---------------------------------------------------------------- the rest (distances, ...)
+
+from ._functional_ext import *  # noqa: E402,F401,F403
+from ._functional_ext import __all__ as _ext_all  # noqa: E402
+
+__all__ = __all__ + _ext_all

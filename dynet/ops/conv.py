@@ -384,3 +384,131 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0,  # noqa: A00
     """torch.nn.functional.conv_transpose3d: input (N, C_in, D, H, W) or (C_in, D, H, W)."""
     return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding,
                            output_padding, groups, dilation)
+
+
+# ---------------------------------------------------------------------------------------
+# F.unfold / F.fold: im2col and col2im as ops of their own
+
+
+class Unfold(Function):
+    """(N, C, H, W) -> (N, C*kh*kw, L) sliding blocks; `x_full` views unbatched input."""
+
+    def name(self):
+        return "Im2ColBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel=(), dilation=(), padding=(), stride=(), x_full=None):
+        ctx.x_shape = x.shape
+        xf = x.reshape(x_full) if x_full is not None else x
+        p = convnd.NdPlan(xf.shape, (1, xf.shape[1]) + kernel, stride,
+                          tuple((q, q) for q in padding), dilation, 1)
+        ctx.plan = p
+        cols = convnd.im2col(xf, p).reshape(p.C * p.K, p.N, p.T)
+        y = xp_of(x).ascontiguousarray(cols.transpose(1, 0, 2))
+        return y[0] if x_full is not None else y
+
+    @staticmethod
+    def backward(ctx, grad):
+        p = ctx.plan
+        g = grad.reshape(p.N, p.C * p.K, p.T).transpose(1, 0, 2).reshape(p.C * p.K, p.N * p.T)
+        return (convnd.col2im(g, p).reshape(ctx.x_shape),)
+
+
+class Fold(Function):
+    """(N, C*kh*kw, L) blocks summed into (N, C, *output_size): the adjoint of Unfold."""
+
+    def name(self):
+        return "Col2ImBackward0"
+
+    @staticmethod
+    def forward(ctx, x, full=(), kernel=(), dilation=(), padding=(), stride=(),
+                batched=True):
+        ctx.x_shape = x.shape
+        p = convnd.NdPlan(full, (1, full[1]) + kernel, stride, tuple((q, q) for q in padding),
+                          dilation, 1)
+        ctx.plan = p
+        xb = x if batched else x[None]
+        cols = xb.transpose(1, 0, 2).reshape(p.C * p.K, p.N * p.T)
+        y = convnd.col2im(cols, p)
+        return y if batched else y[0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        p = ctx.plan
+        g = grad.reshape((p.N, p.C) + p.S)
+        cols = convnd.im2col(g, p).reshape(p.C * p.K, p.N, p.T).transpose(1, 0, 2)
+        return (xp_of(grad).ascontiguousarray(cols).reshape(ctx.x_shape),)
+
+
+
+def _two(value, name):
+    value = (int(value),) * 2 if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(value) != 2:
+        raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(value)}")
+    return value
+
+
+def _block_args(kernel_size, dilation, padding, stride):
+    kernel, dilation = _two(kernel_size, "kernel_size"), _two(dilation, "dilation")
+    padding, stride = _two(padding, "padding"), _two(stride, "stride")
+    for vals, what, label, bad in ((kernel, "kernel size should be greater than zero", "kernel",
+                                    lambda v: v <= 0),
+                                   (stride, "stride should be greater than zero", "stride",
+                                    lambda v: v <= 0),
+                                   (padding, "padding should be non-negative", "pad",
+                                    lambda v: v < 0),
+                                   (dilation, "dilation should be greater than zero",
+                                    "dilation", lambda v: v <= 0)):
+        if any(bad(v) for v in vals):
+            raise RuntimeError(f"{what}, but got {label}_height: {vals[0]} {label}_width: "
+                               f"{vals[1]}")
+    return kernel, dilation, padding, stride
+
+
+def _blocks(spatial, kernel, dilation, padding, stride):
+    return tuple(convnd.out_size(n, k, s, p, p, d)
+                 for n, k, s, p, d in zip(spatial, kernel, stride, padding, dilation))
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
+    """torch.nn.functional.unfold: sliding local blocks of (N, C, H, W) as (N, C*k*k, L)."""
+    shape = tuple(input.shape)
+    if len(shape) not in (3, 4) or any(s == 0 for s in shape[-3:]):
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size "
+                           f"and other non-zero dimensions for input, but got: {list(shape)}")
+    kernel, dilation, padding, stride = _block_args(kernel_size, dilation, padding, stride)
+    blocks = _blocks(shape[-2:], kernel, dilation, padding, stride)
+    if min(blocks) < 1:
+        raise RuntimeError(f"Given input with spatial size {tuple(shape[-2:])}, "
+                           f"kernel_size={kernel}, dilation={dilation}, padding={padding}, "
+                           f"calculated shape of the array of sliding blocks as {blocks}, but "
+                           "its components must be at least one.")
+    return Unfold.apply(input, kernel=kernel, dilation=dilation, padding=padding,
+                        stride=stride, x_full=None if len(shape) == 4 else (1,) + shape)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
+    """torch.nn.functional.fold: sums (N, C*k*k, L) blocks into (N, C, *output_size)."""
+    shape = tuple(input.shape)
+    if len(shape) not in (2, 3) or any(s == 0 for s in shape[-2:]):
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 "
+                           f"batch size and non-zero dimensions for input, but got: "
+                           f"{list(shape)}")
+    output_size = _two(output_size, "output_size")
+    kernel, dilation, padding, stride = _block_args(kernel_size, dilation, padding, stride)
+    k = kernel[0] * kernel[1]
+    if shape[-2] % k:
+        raise RuntimeError("Expected size of input's dimension 1 to be divisible by the product "
+                           f"of kernel_size, but got input.size(1)={shape[-2]} and "
+                           f"kernel_size={kernel}.")
+    blocks = _blocks(output_size, kernel, dilation, padding, stride)
+    if shape[-1] != blocks[0] * blocks[1] or min(blocks) < 1:
+        raise RuntimeError(f"Given output_size={output_size}, kernel_size={kernel}, "
+                           f"dilation={dilation}, padding={padding}, stride={stride}, expected "
+                           "size of input's dimension 2 to match the calculated number of "
+                           f"sliding blocks {blocks[0]} * {blocks[1]} = "
+                           f"{blocks[0] * blocks[1]}, but got input.size(2)={shape[-1]}.")
+    batched = len(shape) == 3
+    full = (shape[0] if batched else 1, shape[-2] // k) + output_size
+    return Fold.apply(input, full=full, kernel=kernel, dilation=dilation, padding=padding,
+                      stride=stride, batched=batched)

@@ -6,16 +6,34 @@ from ..backend import parallel, xp_of
 from ._util import select, unbroadcast
 
 
+_ndarray = np.ndarray
+
+
 def _shape(x):
     return getattr(x, "shape", ())
+
+
+_ZEROS = {}  # dtype -> a 0-d zero of it: np.maximum(x, zero) skips converting a Python 0
+
+
+def _zero(dtype):
+    z = _ZEROS.get(dtype)
+    if z is None:
+        z = _ZEROS[dtype] = np.zeros((), dtype)
+    return z
 
 
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
-        out = parallel.binary(np.add, a, b)
-        return a + b if out is None else out
+        if True in ctx.needs_input_grad:  # only backward reads them
+            ctx.shapes = (_shape(a), _shape(b))
+        # only large arrays are worth the threads (checked here: a call less per small op)
+        if type(a) is _ndarray and a.size >= parallel.MIN_WORK:
+            out = parallel.binary(np.add, a, b)
+            if out is not None:
+                return out
+        return a + b
 
     @staticmethod
     def backward(ctx, grad):
@@ -27,9 +45,14 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
-        out = parallel.binary(np.subtract, a, b)
-        return a - b if out is None else out
+        if True in ctx.needs_input_grad:  # only backward reads them
+            ctx.shapes = (_shape(a), _shape(b))
+        # only large arrays are worth the threads (checked here: a call less per small op)
+        if type(a) is _ndarray and a.size >= parallel.MIN_WORK:
+            out = parallel.binary(np.subtract, a, b)
+            if out is not None:
+                return out
+        return a - b
 
     @staticmethod
     def backward(ctx, grad):
@@ -42,8 +65,12 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        out = parallel.binary(np.multiply, a, b)
-        return a * b if out is None else out
+        # only large arrays are worth the threads (checked here: a call less per small op)
+        if type(a) is _ndarray and a.size >= parallel.MIN_WORK:
+            out = parallel.binary(np.multiply, a, b)
+            if out is not None:
+                return out
+        return a * b
 
     @staticmethod
     def backward(ctx, grad):
@@ -56,8 +83,12 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        out = parallel.binary(np.divide, a, b)
-        return a / b if out is None else out
+        # only large arrays are worth the threads (checked here: a call less per small op)
+        if type(a) is _ndarray and a.size >= parallel.MIN_WORK:
+            out = parallel.binary(np.divide, a, b)
+            if out is not None:
+                return out
+        return a / b
 
     @staticmethod
     def backward(ctx, grad):
@@ -269,9 +300,12 @@ class Sigmoid(Function):
 class Relu(Function):
     @staticmethod
     def forward(ctx, a):
-        xp = xp_of(a)
-        out = xp.empty(a.shape, a.dtype)
-        parallel.blockwise(lambda o, x: xp.maximum(x, 0, out=o), out, a)
+        if type(a) is _ndarray and a.size < parallel.MIN_WORK and a.dtype.kind == "f":
+            out = np.maximum(a, _zero(a.dtype))  # small: no out buffer, closure or region
+        else:
+            xp = xp_of(a)
+            out = xp.empty(a.shape, a.dtype)
+            parallel.blockwise(lambda o, x: xp.maximum(x, 0, out=o), out, a)
         ctx.save_for_backward(out)
         return out
 

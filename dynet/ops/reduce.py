@@ -12,13 +12,16 @@ def _reduced_axes(a, dim):
     return normalize_dims(dim, a.ndim)
 
 
+_ALL_AXES = tuple(tuple(range(n)) for n in range(8))  # dim=None, by ndim
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False, dtype=None):
-        axes = _reduced_axes(a, dim)
+        axes = _ALL_AXES[a.ndim] if dim is None and a.ndim < 8 else _reduced_axes(a, dim)
         ctx.meta = (a.shape, axes, keepdim)
-        out = a.sum(axis=axes, keepdims=keepdim, dtype=dtype)
-        return xp_of(a).asarray(out)
+        # a NumPy scalar result becomes a 0-d array in Tensor._make
+        return a.sum(axis=axes, keepdims=keepdim, dtype=dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -107,9 +110,6 @@ class Amax(Function):
     def forward(ctx, a, dim=None, keepdim=False, largest=True):
         axes = _reduced_axes(a, dim)
         xp = xp_of(a)
-        if a.size == 0:
-            raise RuntimeError(f"max(): Expected reduction dim to be specified for "
-                               f"input.numel() == 0 (input shape {tuple(a.shape)})")
         out = a.max(axis=axes, keepdims=True) if largest else a.min(axis=axes, keepdims=True)
         ctx.save_for_backward(a, out)
         ctx.meta = (axes, keepdim)

@@ -1,9 +1,14 @@
 """Tensor factories: tensor, zeros, ones, arange, rand, ... each with dtype/device/requires_grad."""
+from __future__ import annotations
+
 import builtins
+from typing import Any, Optional, Union
 
 import numpy as np
 
 from . import dtypes, random
+from ._typing import DeviceLike, DTypeLike, Number, ShapeLike
+from .random import Generator
 from .backend import as_device, concrete, device_context, get_default_device, move
 from .tensor import Tensor
 
@@ -45,7 +50,8 @@ def _infer_dtype(data):
     raise TypeError(f"can't convert data of type {arr.dtype} to a tensor")
 
 
-def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+def tensor(data: Any, dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
+           requires_grad: builtins.bool = False, pin_memory: builtins.bool = False) -> Tensor:
     """A new tensor that copies `data` (Python numbers/lists, arrays or tensors)."""
     if isinstance(data, Tensor):
         src = data._data
@@ -73,7 +79,8 @@ def _is_device_array(data):
     return not isinstance(data, np.ndarray) and hasattr(data, "__cuda_array_interface__")
 
 
-def as_tensor(data, dtype=None, device=None):
+def as_tensor(data: Any, dtype: Optional[DTypeLike] = None,
+              device: Optional[DeviceLike] = None) -> Tensor:
     """Like tensor(), but shares memory when data is already an array of the right kind."""
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype)
@@ -84,7 +91,7 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype, device=device)
 
 
-def from_numpy(array):
+def from_numpy(array: np.ndarray) -> Tensor:
     """A CPU tensor sharing memory with a NumPy array."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
@@ -100,19 +107,27 @@ def _alloc(fn_name, size, dtype, device, requires_grad, *args):
     return _finish(array, requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+def zeros(*size: Union[builtins.int, ShapeLike], dtype: Optional[DTypeLike] = None,
+          device: Optional[DeviceLike] = None, requires_grad: builtins.bool = False,
+          out: Optional[Tensor] = None) -> Tensor:
     return _alloc("zeros", _size(size), dtype, device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
+def ones(*size: Union[builtins.int, ShapeLike], dtype: Optional[DTypeLike] = None,
+         device: Optional[DeviceLike] = None, requires_grad: builtins.bool = False,
+         out: Optional[Tensor] = None) -> Tensor:
     return _alloc("ones", _size(size), dtype, device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None):
+def empty(*size: Union[builtins.int, ShapeLike], dtype: Optional[DTypeLike] = None,
+          device: Optional[DeviceLike] = None, requires_grad: builtins.bool = False,
+          memory_format: Any = None) -> Tensor:
     return _alloc("empty", _size(size), dtype, device, requires_grad)
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+def full(size: Union[builtins.int, ShapeLike], fill_value: Number,
+         dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
+         requires_grad: builtins.bool = False) -> Tensor:
     if dtype is None:
         dtype = dtypes.get_dtype(_infer_dtype(fill_value))
     dev = _target(device)
@@ -121,14 +136,17 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     return _finish(array, requires_grad)
 
 
-def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+def eye(n: builtins.int, m: Optional[builtins.int] = None, dtype: Optional[DTypeLike] = None,
+        device: Optional[DeviceLike] = None, requires_grad: builtins.bool = False) -> Tensor:
     dev = _target(device)
     with device_context(dev):
         array = dev.xp.eye(n, n if m is None else m, dtype=_np_dtype(dtype))
     return _finish(array, requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+def arange(start: Number, end: Optional[Number] = None, step: Number = 1,
+           dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
+           requires_grad: builtins.bool = False) -> Tensor:
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -154,7 +172,9 @@ def _no_bool(name, dtype):
         raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
 
 
-def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+def linspace(start: Number, end: Number, steps: builtins.int,
+             dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
+             requires_grad: builtins.bool = False) -> Tensor:
     _no_bool("linspace", dtype)
     dev = _target(device)
     with device_context(dev):
@@ -162,7 +182,9 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     return _finish(array, requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+def logspace(start: Number, end: Number, steps: builtins.int, base: builtins.float = 10.0,
+             dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
+             requires_grad: builtins.bool = False) -> Tensor:
     _no_bool("logspace", dtype)
     dev = _target(device)
     with device_context(dev):
@@ -181,22 +203,28 @@ def _float_np_dtype(dtype, name):
     return np_dtype
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*size: Union[builtins.int, ShapeLike], generator: Optional[Generator] = None,
+         dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
+         requires_grad: builtins.bool = False) -> Tensor:
     dev = _target(device)
     array = _generator(generator, dev).stream.uniform(_size(size), 0.0, 1.0,
                                                       _float_np_dtype(dtype, "rand"))
     return _finish(array, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*size: Union[builtins.int, ShapeLike], generator: Optional[Generator] = None,
+          dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
+          requires_grad: builtins.bool = False) -> Tensor:
     dev = _target(device)
     array = _generator(generator, dev).stream.normal(_size(size), 0.0, 1.0,
                                                      _float_np_dtype(dtype, "randn"))
     return _finish(array, requires_grad)
 
 
-def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
-            requires_grad=False):
+def randint(low: builtins.int, high: Union[builtins.int, ShapeLike, None] = None,
+            size: Optional[ShapeLike] = None, generator: Optional[Generator] = None,
+            dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
+            requires_grad: builtins.bool = False) -> Tensor:
     """randint(high, size) or randint(low, high, size): integers in [low, high)."""
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
@@ -210,51 +238,69 @@ def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
     return _finish(array, requires_grad)
 
 
-def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
+def randperm(n: builtins.int, generator: Optional[Generator] = None,
+             dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
+             requires_grad: builtins.bool = False) -> Tensor:
     dev = _target(device)
     array = _generator(generator, dev).stream.permutation(n)
     return _finish(array.astype(_np_dtype(dtype, dtypes.int64), copy=False), requires_grad)
 
 
-def normal(mean, std, size, generator=None, dtype=None, device=None, requires_grad=False):
+def normal(mean: Number, std: Number, size: ShapeLike, generator: Optional[Generator] = None,
+           dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
+           requires_grad: builtins.bool = False) -> Tensor:
     dev = _target(device)
     array = _generator(generator, dev).stream.normal(_size((size,)), builtins.float(mean),
                                                      builtins.float(std), _np_dtype(dtype))
     return _finish(array, requires_grad)
 
 
-def zeros_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+def zeros_like(input: Tensor, dtype: Optional[DTypeLike] = None,  # noqa: A002
+               device: Optional[DeviceLike] = None,
+               requires_grad: builtins.bool = False) -> Tensor:
     return zeros(input.shape, dtype=dtype or input.dtype, device=device or input.device,
                  requires_grad=requires_grad)
 
 
-def ones_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+def ones_like(input: Tensor, dtype: Optional[DTypeLike] = None,  # noqa: A002
+              device: Optional[DeviceLike] = None,
+              requires_grad: builtins.bool = False) -> Tensor:
     return ones(input.shape, dtype=dtype or input.dtype, device=device or input.device,
                 requires_grad=requires_grad)
 
 
-def empty_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+def empty_like(input: Tensor, dtype: Optional[DTypeLike] = None,  # noqa: A002
+               device: Optional[DeviceLike] = None,
+               requires_grad: builtins.bool = False) -> Tensor:
     return empty(input.shape, dtype=dtype or input.dtype, device=device or input.device,
                  requires_grad=requires_grad)
 
 
-def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):  # noqa: A002
+def full_like(input: Tensor, fill_value: Number,  # noqa: A002
+              dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
+              requires_grad: builtins.bool = False) -> Tensor:
     return full(input.shape, fill_value, dtype=dtype or input.dtype,
                 device=device or input.device, requires_grad=requires_grad)
 
 
-def rand_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+def rand_like(input: Tensor, dtype: Optional[DTypeLike] = None,  # noqa: A002
+              device: Optional[DeviceLike] = None,
+              requires_grad: builtins.bool = False) -> Tensor:
     return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device,
                 requires_grad=requires_grad)
 
 
-def randn_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+def randn_like(input: Tensor, dtype: Optional[DTypeLike] = None,  # noqa: A002
+               device: Optional[DeviceLike] = None,
+               requires_grad: builtins.bool = False) -> Tensor:
     return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device,
                  requires_grad=requires_grad)
 
 
-def randint_like(input, low, high=None, dtype=None, device=None,  # noqa: A002
-                 requires_grad=False):
+def randint_like(input: Tensor, low: builtins.int,  # noqa: A002
+                 high: Optional[builtins.int] = None, dtype: Optional[DTypeLike] = None,
+                 device: Optional[DeviceLike] = None,
+                 requires_grad: builtins.bool = False) -> Tensor:
     if high is None:
         low, high = 0, low
     return randint(low, high, input.shape, dtype=dtype or input.dtype,

@@ -18,6 +18,8 @@ a RuntimeError (telling you to pass map_location='cpu') when that device is unus
 device ('cpu', 'cuda', 'cuda:1', a dynet.device) sends every tensor there; a dict such as
 {'cuda:0': 'cpu'} remaps saved devices one by one (others stay as saved).
 """
+from __future__ import annotations
+
 import io
 import json
 import os
@@ -25,10 +27,12 @@ import pickle
 import uuid
 import zipfile
 from collections import Counter, OrderedDict
+from typing import Any, Callable, Dict, Optional, Union
 
 import numpy as np
 
 from . import dtypes
+from ._typing import DeviceLike, FileLike
 from .backend import CPU, as_device, concrete, cuda, device_context, move
 from .tensor import Tensor
 
@@ -37,6 +41,9 @@ VERSION = 1
 _STRUCTURE = "structure"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _NPY_MAGIC = b"\x93NUMPY"
+
+# map_location: one device for every tensor, a {saved device: device} dict, or a callable
+MapLocation = Union[DeviceLike, Dict[str, DeviceLike], Callable[..., Any], None]
 
 
 class CheckpointError(RuntimeError, ValueError):
@@ -47,7 +54,8 @@ class CheckpointError(RuntimeError, ValueError):
 # save
 
 
-def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True):
+def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True) -> None:
     """Saves `obj` to a path or a binary file, as torch.save.
 
     Tensors, NumPy arrays, numbers, strings and dicts/lists/tuples of them are stored without
@@ -262,8 +270,9 @@ def _qualname(obj):
 # load
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
-         **pickle_load_args):
+def load(f: FileLike, map_location: MapLocation = None, pickle_module: Any = None, *,
+         weights_only: Optional[bool] = None, mmap: Optional[bool] = None,
+         **pickle_load_args: Any) -> Any:
     """Loads an object written by dynet.save from a path or a binary file object.
 
     map_location: None (each tensor back on its saved device), a device for all tensors, or

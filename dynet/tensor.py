@@ -4,11 +4,17 @@ No math lives here: every operation delegates to dynet.ops.functions, which call
 autograd Function per op. The raw array is `_data`; `.data` is a detached Tensor sharing
 it, as in PyTorch.
 """
+from __future__ import annotations
+
 import builtins
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import dtypes
+from ._typing import DeviceLike, DTypeLike, Number, ShapeLike
+from .backend.device import Device
+from .dtypes import DType
 from .autograd import grad_mode
 from .backend import as_device, concrete, deferred, device_of, xp_of
 
@@ -23,7 +29,7 @@ class Size(tuple):
         item = tuple.__getitem__(self, index)
         return Size(item) if isinstance(index, slice) else item  # x.shape[1:] is a Size
 
-    def numel(self):
+    def numel(self) -> builtins.int:
         n = 1
         for s in self:
             n *= s
@@ -36,12 +42,18 @@ class _Handle:
     def __init__(self, hooks, hook):
         self._hooks, self._hook = hooks, hook
 
-    def remove(self):
+    def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
 
 
-class Tensor:
+if TYPE_CHECKING:  # type checkers see the methods that are installed at import
+    from ._tensor_methods import _InstalledMethods as _MethodDeclarations
+else:
+    _MethodDeclarations = object
+
+
+class Tensor(_MethodDeclarations):
     """A multi-dimensional array with autograd, on the CPU (NumPy) or a GPU (CuPy)."""
 
     __array_priority__ = 1000  # numpy scalars defer to Tensor's reflected operators
@@ -52,7 +64,9 @@ class Tensor:
     _retains_grad = False
     _backward_hooks = None
 
-    def __init__(self, *args, dtype=None, device=None, requires_grad=False):
+    def __init__(self, *args: Any, dtype: Optional[DTypeLike] = None,
+                 device: Optional[DeviceLike] = None,
+                 requires_grad: builtins.bool = False) -> None:
         """Legacy constructor, as torch.Tensor: Tensor(2, 3) is uninitialised of that shape;
         Tensor(data) copies data as the default float dtype; Tensor(tensor) shares it."""
         from .creation import empty, tensor
@@ -106,19 +120,19 @@ class Tensor:
     # ------------------------------------------------------------ attributes
 
     @property
-    def data(self):
+    def data(self) -> Tensor:
         return Tensor._make(self._data, False)
 
     @data.setter
-    def data(self, value):
+    def data(self, value: Any) -> None:
         self._data = value._data if isinstance(value, Tensor) else value
 
     @property
-    def requires_grad(self):
+    def requires_grad(self) -> builtins.bool:
         return self._requires_grad
 
     @requires_grad.setter
-    def requires_grad(self, flag):
+    def requires_grad(self, flag: builtins.bool) -> None:
         if flag and self._data.dtype.kind not in "fc":
             raise RuntimeError("only Tensors of floating point and complex dtype can require "
                                f"gradients (got {self.dtype})")
@@ -129,73 +143,74 @@ class Tensor:
         self._requires_grad = builtins.bool(flag)
 
     @property
-    def shape(self):
+    def shape(self) -> Size:
         return Size(self._data.shape)
 
-    def size(self, dim=None):
+    def size(self, dim: Optional[builtins.int] = None) -> Union[Size, builtins.int]:
         if dim is None:
             return Size(self._data.shape)
         return self._data.shape[F.normalize_dim(dim, self._data.ndim)]
 
     @property
-    def ndim(self):
+    def ndim(self) -> builtins.int:
         return self._data.ndim
 
-    def dim(self):
+    def dim(self) -> builtins.int:
         return self._data.ndim
 
     ndimension = dim
 
-    def numel(self):
+    def numel(self) -> builtins.int:
         return builtins.int(self._data.size)
 
     nelement = numel
 
-    def element_size(self):
+    def element_size(self) -> builtins.int:
         return self._data.itemsize
 
     @property
-    def itemsize(self):
+    def itemsize(self) -> builtins.int:
         return self._data.itemsize
 
     @property
-    def dtype(self):
+    def dtype(self) -> DType:
         return dtypes.from_numpy_dtype(self._data.dtype)
 
     @property
-    def device(self):
+    def device(self) -> Device:
         return device_of(self._data)
 
     @property
-    def is_cuda(self):
+    def is_cuda(self) -> builtins.bool:
         return self.device.type == "cuda"
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> builtins.bool:
         return self.grad_fn is None
 
-    def is_floating_point(self):
+    def is_floating_point(self) -> builtins.bool:
         return self._data.dtype.kind == "f"
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         return F.permute(self, tuple(reversed(range(self.ndim))))
 
     @property
-    def mT(self):
+    def mT(self) -> Tensor:
         return F.transpose(self, -2, -1)
 
-    def is_contiguous(self):
+    def is_contiguous(self) -> builtins.bool:
         return builtins.bool(self._data.flags.c_contiguous)
 
-    def contiguous(self):
+    def contiguous(self) -> Tensor:
         if self._data.flags.c_contiguous:
             return self
         return F.contiguous(self)
 
     # ------------------------------------------------------------ conversions
 
-    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+    def to(self, *args: Any, dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
+           copy: builtins.bool = False, non_blocking: builtins.bool = False) -> Tensor:
         """to(device), to(dtype), to(device, dtype) or to(other): self when nothing changes."""
         for a in args:
             if isinstance(a, Tensor):
@@ -218,46 +233,47 @@ class Tensor:
             out = self.clone()
         return out
 
-    def cuda(self, device=None, non_blocking=False):
+    def cuda(self, device: Optional[DeviceLike] = None,
+             non_blocking: builtins.bool = False) -> Tensor:
         return self.to("cuda" if device is None else as_device(device if not isinstance(
             device, builtins.int) else f"cuda:{device}"))
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def type(self, dtype=None):
+    def type(self, dtype: Optional[DTypeLike] = None) -> Union[str, Tensor]:
         if dtype is None:
             return f"dynet.{'cuda.' if self.is_cuda else ''}{_TYPE_NAMES[self.dtype.name]}"
         return self.to(dtype)
 
-    def type_as(self, other):
+    def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 
-    def float(self):
+    def float(self) -> Tensor:
         return self.to(dtypes.float32)
 
-    def double(self):
+    def double(self) -> Tensor:
         return self.to(dtypes.float64)
 
-    def half(self):
+    def half(self) -> Tensor:
         return self.to(dtypes.float16)
 
-    def long(self):
+    def long(self) -> Tensor:
         return self.to(dtypes.int64)
 
-    def int(self):
+    def int(self) -> Tensor:
         return self.to(dtypes.int32)
 
-    def short(self):
+    def short(self) -> Tensor:
         return self.to(dtypes.int16)
 
-    def byte(self):
+    def byte(self) -> Tensor:
         return self.to(dtypes.uint8)
 
-    def bool(self):
+    def bool(self) -> Tensor:
         return self.to(dtypes.bool)
 
-    def numpy(self, force=False):
+    def numpy(self, force: builtins.bool = False) -> np.ndarray:
         if self.device.type != "cpu":
             if force:
                 deferred.flush()
@@ -269,7 +285,7 @@ class Tensor:
                                "tensor.detach().numpy() instead.")
         return self._data
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: Optional[builtins.bool] = None) -> np.ndarray:
         """NumPy 2's protocol: np.asarray(t) shares a CPU tensor's memory, np.array(t) copies."""
         if self.device.type != "cpu":
             raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
@@ -282,7 +298,9 @@ class Tensor:
             return a.astype(dtype)
         return a.copy() if copy else a
 
-    def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
+    def __dlpack__(self, stream: Any = None,
+                   max_version: Optional[Tuple[builtins.int, builtins.int]] = None,
+                   dl_device: Any = None, copy: Optional[builtins.bool] = None) -> Any:
         """Exports this tensor's memory as a DLPack capsule (zero-copy)."""
         if self._requires_grad:
             raise RuntimeError("Can't export tensors that require gradient, use "
@@ -298,40 +316,40 @@ class Tensor:
             kwargs["copy"] = copy
         return self._data.__dlpack__(**kwargs)
 
-    def __dlpack_device__(self):
+    def __dlpack_device__(self) -> Tuple[builtins.int, builtins.int]:
         from .utils.dlpack import dlpack_device
         return dlpack_device(self)
 
-    def item(self):
+    def item(self) -> Number:
         deferred.flush()
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                "to Scalar")
         return self._data.reshape(()).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         deferred.flush()
         data = self._data if self.device.type == "cpu" else self._data.get()
         return data.tolist()
 
-    def clone(self, memory_format=None):
+    def clone(self, memory_format: Any = None) -> Tensor:
         return F.clone(self)
 
-    def detach(self):
+    def detach(self) -> Tensor:
         return Tensor._make(self._data, False)
 
-    def detach_(self):
+    def detach_(self) -> Tensor:
         if self.grad_fn is not None and self.grad_fn._owner is self:
             self.grad_fn._owner = None
         self.grad_fn = None
         self._requires_grad = False
         return self
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         self.requires_grad = requires_grad
         return self
 
-    def retain_grad(self):
+    def retain_grad(self) -> None:
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is not None:
@@ -339,10 +357,10 @@ class Tensor:
             self.grad_fn._owner = self
 
     @property
-    def retains_grad(self):
+    def retains_grad(self) -> builtins.bool:
         return self._retains_grad
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Tensor], Optional[Tensor]]) -> _Handle:
         """hook(grad) -> Tensor or None, called when this tensor's gradient is computed."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require "
@@ -354,7 +372,7 @@ class Tensor:
             self.grad_fn._owner = self
         return _Handle(self._backward_hooks, hook)
 
-    def register_post_accumulate_grad_hook(self, hook):
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> _Handle:
         """hook(tensor) -> None, called on a leaf after its .grad was accumulated."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require "
@@ -366,7 +384,10 @@ class Tensor:
         hooks.append(hook)
         return _Handle(hooks, hook)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    def backward(self, gradient: Optional[Tensor] = None,
+                 retain_graph: Optional[builtins.bool] = None,
+                 create_graph: builtins.bool = False,
+                 inputs: Optional[Sequence[Tensor]] = None) -> None:
         from .autograd.engine import backward
         backward([self], None if gradient is None else [gradient], retain_graph,
                  create_graph, inputs)
@@ -377,12 +398,12 @@ class Tensor:
         from ._tensor_str import tensor_repr
         return tensor_repr(self, (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool))
 
-    def __len__(self):
+    def __len__(self) -> builtins.int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return iter(F.unbind(self, 0))
@@ -545,30 +566,31 @@ class Tensor:
                                    "first") from err
         return self
 
-    def add_(self, other, alpha=1):
+    def add_(self, other: Union[Tensor, Number], alpha: Number = 1) -> Tensor:
         return self._inplace(lambda s, o: F.add(s, o, alpha=alpha), other)
 
-    def sub_(self, other, alpha=1):
+    def sub_(self, other: Union[Tensor, Number], alpha: Number = 1) -> Tensor:
         return self._inplace(lambda s, o: F.sub(s, o, alpha=alpha), other)
 
-    def mul_(self, other):
+    def mul_(self, other: Union[Tensor, Number]) -> Tensor:
         return self._inplace(F.mul, other)
 
-    def div_(self, other, rounding_mode=None):
+    def div_(self, other: Union[Tensor, Number], rounding_mode: Optional[str] = None) -> Tensor:
         return self._inplace(lambda s, o: F.div(s, o, rounding_mode), other)
 
-    def pow_(self, exponent):
+    def pow_(self, exponent: Union[Tensor, Number]) -> Tensor:
         return self._inplace(F.pow, exponent)
 
-    def clamp_(self, min=None, max=None):  # noqa: A002
+    def clamp_(self, min: Optional[Union[Tensor, Number]] = None,  # noqa: A002
+               max: Optional[Union[Tensor, Number]] = None) -> Tensor:
         return self._inplace(F.clamp, min, max)
 
     clip_ = clamp_
 
-    def masked_fill_(self, mask, value):
+    def masked_fill_(self, mask: Tensor, value: Union[Tensor, Number]) -> Tensor:
         return self._inplace(lambda s, v: F.masked_fill(s, mask, v), value)
 
-    def copy_(self, src, non_blocking=False):
+    def copy_(self, src: Any, non_blocking: builtins.bool = False) -> Tensor:
         """Copies `src` (broadcast, cast and moved to this tensor's device) into self."""
         if isinstance(src, Tensor):
             src = src.to(self.device)
@@ -579,10 +601,10 @@ class Tensor:
             return F.copy_into(s, o)
         return self._inplace(compute, src)
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
         return self.fill_(0)
 
-    def fill_(self, value):
+    def fill_(self, value: Union[Tensor, Number]) -> Tensor:
         if grad_mode._state.enabled and (self._requires_grad or (
                 isinstance(value, Tensor) and value._requires_grad)):
             # recorded as a where() so the old graph gets a zero gradient, as in PyTorch
@@ -593,37 +615,39 @@ class Tensor:
         self._data.fill(value)
         return self
 
-    def uniform_(self, a=0.0, b=1.0, generator=None):
+    def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0,
+                 generator: Any = None) -> Tensor:
         return F.sample_into(self, "uniform", a, b, generator)
 
-    def normal_(self, mean=0.0, std=1.0, generator=None):
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0,
+                generator: Any = None) -> Tensor:
         return F.sample_into(self, "normal", mean, std, generator)
 
-    def exp_(self):
+    def exp_(self) -> Tensor:
         return self._inplace(F.exp)
 
-    def relu_(self):
+    def relu_(self) -> Tensor:
         return self._inplace(F.relu)
 
-    def sigmoid_(self):
+    def sigmoid_(self) -> Tensor:
         return self._inplace(F.sigmoid)
 
-    def tanh_(self):
+    def tanh_(self) -> Tensor:
         return self._inplace(F.tanh)
 
-    def neg_(self):
+    def neg_(self) -> Tensor:
         return self._inplace(F.neg)
 
-    def sqrt_(self):
+    def sqrt_(self) -> Tensor:
         return self._inplace(F.sqrt)
 
-    def abs_(self):
+    def abs_(self) -> Tensor:
         return self._inplace(F.abs)
 
-    def squeeze_(self, dim=None):
+    def squeeze_(self, dim: Optional[builtins.int] = None) -> Tensor:
         return self._inplace_view(F.squeeze(self, dim))
 
-    def unsqueeze_(self, dim):
+    def unsqueeze_(self, dim: builtins.int) -> Tensor:
         return self._inplace_view(F.unsqueeze(self, dim))
 
     def _inplace_view(self, out):
@@ -635,45 +659,62 @@ class Tensor:
 
     # ------------------------------------------------------------ new_* factories
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_zeros(self, *size: Union[builtins.int, ShapeLike], dtype: Optional[DTypeLike] = None,
+                  device: Optional[DeviceLike] = None,
+                  requires_grad: builtins.bool = False) -> Tensor:
         return C.zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
                        requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_ones(self, *size: Union[builtins.int, ShapeLike], dtype: Optional[DTypeLike] = None,
+                 device: Optional[DeviceLike] = None,
+                 requires_grad: builtins.bool = False) -> Tensor:
         return C.ones(*size, dtype=dtype or self.dtype, device=device or self.device,
                       requires_grad=requires_grad)
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_empty(self, *size: Union[builtins.int, ShapeLike], dtype: Optional[DTypeLike] = None,
+                  device: Optional[DeviceLike] = None,
+                  requires_grad: builtins.bool = False) -> Tensor:
         return C.empty(*size, dtype=dtype or self.dtype, device=device or self.device,
                        requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    def new_full(self, size: ShapeLike, fill_value: Number,
+                 dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
+                 requires_grad: builtins.bool = False) -> Tensor:
         return C.full(size, fill_value, dtype=dtype or self.dtype,
                       device=device or self.device, requires_grad=requires_grad)
 
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    def new_tensor(self, data: Any, dtype: Optional[DTypeLike] = None,
+                   device: Optional[DeviceLike] = None,
+                   requires_grad: builtins.bool = False) -> Tensor:
         return C.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
                         requires_grad=requires_grad)
 
     # ------------------------------------------------------------ shape helpers
 
-    def view(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (dtypes.DType, np.dtype)):
+    def view(self, *size: Union[builtins.int, ShapeLike],
+             dtype: Optional[DTypeLike] = None) -> Tensor:
+        """A view of another shape, or with dtype (or one dtype argument) the same bytes
+        read as that dtype."""
+        if dtype is None and len(size) == 1 and isinstance(size[0], (dtypes.DType, np.dtype)):
+            dtype, size = size[0], ()
+        if dtype is not None:
+            if size:
+                raise TypeError("view() takes a shape or a dtype, not both")
             from .ops.shape_functions import view_dtype
-            return view_dtype(self, shape[0])
-        return F.reshape(self, *shape)
+            return view_dtype(self, dtype)
+        return F.reshape(self, *size)
 
-    def view_as(self, other):
+    def view_as(self, other: Tensor) -> Tensor:
         return F.reshape(self, other.shape)
 
-    def reshape_as(self, other):
+    def reshape_as(self, other: Tensor) -> Tensor:
         return F.reshape(self, other.shape)
 
-    def expand_as(self, other):
+    def expand_as(self, other: Tensor) -> Tensor:
         return F.expand(self, *other.shape)
 
-    def expand(self, *sizes):
-        return F.expand(self, *sizes)
+    def expand(self, *size: Union[builtins.int, ShapeLike]) -> Tensor:
+        return F.expand(self, *size)
 
 
 _new_tensor = object.__new__
@@ -715,7 +756,7 @@ def _install_methods():
         if target is not None:
             setattr(Tensor, alias, getattr(F, target))
 
-    def where(self, condition, other):
+    def where(self: Tensor, condition: Tensor, other: Union[Tensor, Number]) -> Tensor:
         return F.where(condition, self, other)
     Tensor.where = where
 

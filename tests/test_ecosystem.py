@@ -77,3 +77,14 @@ def test_accelerator_queries_match_cuda():
             acc.set_device_index(0)
         with acc.device_index(None):
             pass
+
+
+def test_distribution_marker_tells_this_dynet_from_cmus():
+    # PyPI's `dynet` (CMU's DyNet) imports under the same name; README documents this check
+    assert dynet.__distribution__ == "dynet-autograd"
+    from importlib import metadata
+    try:
+        metadata.distribution("dynet-autograd")
+    except metadata.PackageNotFoundError:
+        pytest.skip("dynet-autograd is not installed (only on PYTHONPATH)")
+    assert "dynet-autograd" in metadata.packages_distributions().get("dynet", [])

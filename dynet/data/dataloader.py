@@ -1,15 +1,20 @@
 """DataLoader, default_collate and default_convert (torch.utils.data's semantics)."""
+from __future__ import annotations
+
 import collections.abc
 import copy
 import functools
 import math
 import re
 
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Union
+
 import numpy as np
 
 import dynet
 
-from .dataset import IterableDataset, _wrap
+from ..random import Generator
+from .dataset import Dataset, IterableDataset, _wrap
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 _NP_STR_OBJ = re.compile(r"[SaUO]")  # NumPy dtype codes default_collate refuses
@@ -117,12 +122,27 @@ _FROZEN_AFTER_INIT = ("batch_size", "batch_sampler", "sampler", "drop_last", "da
 class DataLoader:
     """Iterates over a dataset in batches, with PyTorch's arguments and validation.
 
-    Args: dataset, batch_size (1), shuffle, sampler, batch_sampler, num_workers (0: load in
-    the calling process), collate_fn, pin_memory (accepted, no effect: there is no pinned
-    staging yet), drop_last, timeout (seconds to wait for a worker's batch, 0 = forever),
-    worker_init_fn(worker_id), multiprocessing_context, generator, prefetch_factor (batches
-    in flight per worker, 2 by default), persistent_workers (keep the workers between
-    epochs), in_order (yield batches in sampler order).
+    Args:
+        dataset: the dataset to load from (map-style or an IterableDataset).
+        batch_size: samples per batch (default: 1); None turns automatic batching off.
+        shuffle: reshuffle the samples every epoch (default: False).
+        sampler: the order of the samples (an iterable of indices); excludes `shuffle`.
+        batch_sampler: yields a list of indices per batch; excludes batch_size, shuffle,
+            sampler and drop_last.
+        num_workers: worker processes that load batches (default: 0, load in the calling
+            process).
+        collate_fn: merges a list of samples into a batch (default: default_collate).
+        pin_memory: accepted, no effect (there is no pinned staging yet).
+        drop_last: drop the last batch when it is incomplete (default: False).
+        timeout: seconds to wait for a worker's batch (default: 0, forever).
+        worker_init_fn: called as worker_init_fn(worker_id) in each worker at start-up.
+        multiprocessing_context: the multiprocessing start method or context for workers.
+        generator: the Generator that draws shuffle orders and worker base seeds.
+        prefetch_factor: batches in flight per worker (default: 2 when num_workers > 0).
+        persistent_workers: keep the worker processes alive between epochs
+            (default: False).
+        pin_memory_device: accepted, no effect.
+        in_order: yield batches in sampler order (default: True).
 
     With `num_workers` > 0 the batches are loaded in that many worker processes, as in
     torch (see dynet.data._worker and get_worker_info()). For array-backed data the
@@ -139,11 +159,15 @@ class DataLoader:
     identical to the per-sample path.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
-                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False,
-                 timeout=0, worker_init_fn=None, multiprocessing_context=None,
-                 generator=None, *, prefetch_factor=None, persistent_workers=False,
-                 pin_memory_device="", in_order=True):
+    def __init__(self, dataset: Dataset, batch_size: Optional[int] = 1,
+                 shuffle: Optional[bool] = None, sampler: Optional[Iterable[Any]] = None,
+                 batch_sampler: Optional[Iterable[Sequence[Any]]] = None,
+                 num_workers: int = 0, collate_fn: Optional[Callable[[List[Any]], Any]] = None,
+                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: Optional[Callable[[int], None]] = None,
+                 multiprocessing_context: Any = None, generator: Optional[Generator] = None,
+                 *, prefetch_factor: Optional[int] = None, persistent_workers: bool = False,
+                 pin_memory_device: str = "", in_order: bool = True) -> None:
         self._initialized = False
         if num_workers < 0:
             raise ValueError("num_workers option should be non-negative; "
@@ -221,7 +245,7 @@ class DataLoader:
                              f"{type(self).__name__} is initialized")
         super().__setattr__(name, value)
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self._iterable:
             n = len(self.dataset)
             if self.batch_size is None:
@@ -231,7 +255,7 @@ class DataLoader:
             return len(self.batch_sampler)
         return len(self.sampler)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         if self.num_workers > 0:
             from ._worker import _MultiProcessIter, _WorkerPool
             pool = getattr(self, "_pool", None)

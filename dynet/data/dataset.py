@@ -6,10 +6,13 @@ of indices and returning exactly what `default_collate([ds[i] for i in indices])
 DataLoader uses it when the collate function is the default, so array-backed datasets cost
 one fancy-index per tensor per batch instead of a Python call per sample.
 """
+from __future__ import annotations
+
 import bisect
 import itertools
 import math
 import warnings
+from typing import Any, Tuple
 
 import numpy as np
 
@@ -56,9 +59,13 @@ def _take(tensor, indices):
 
 
 class TensorDataset(Dataset):
-    """Samples are tuples of the i-th row of each tensor; all must share the first dim."""
+    """A dataset of tensors: sample i is the tuple of each tensor's i-th row.
 
-    def __init__(self, *tensors):
+    Args:
+        *tensors: tensors that all have the same size in their first dimension.
+    """
+
+    def __init__(self, *tensors: dynet.Tensor) -> None:
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor")
         sizes = [t.shape[0] if len(t.shape) else None for t in tensors]
@@ -71,10 +78,10 @@ class TensorDataset(Dataset):
                              f"(shapes {shapes}) must all be equal")
         self.tensors = tensors
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Tuple[dynet.Tensor, ...]:
         return tuple(t[index] for t in self.tensors)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.tensors[0].shape[0]
 
     def _fetch_batch(self, indices):

@@ -32,6 +32,8 @@ __all__ = [
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
     "adaptive_avg_pool2d", "max_pool3d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
     "max_unpool3d", "unfold", "fold", "pixel_shuffle", "pixel_unshuffle",
+    "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample",
+    "affine_grid",
 ]
 
 # ---------------------------------------------------------------- conv / pool (lazy)
@@ -47,6 +49,9 @@ _LAZY = {
     "max_unpool2d": "dynet.ops.pool", "max_unpool3d": "dynet.ops.pool",
     "unfold": "dynet.ops.conv", "fold": "dynet.ops.conv",
     "pixel_shuffle": "dynet.ops.sampling", "pixel_unshuffle": "dynet.ops.sampling",
+    "interpolate": "dynet.ops.sampling", "upsample": "dynet.ops.sampling",
+    "upsample_nearest": "dynet.ops.sampling", "upsample_bilinear": "dynet.ops.sampling",
+    "grid_sample": "dynet.ops.sampling", "affine_grid": "dynet.ops.sampling",
 }
 
 
@@ -727,3 +732,11 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     return _pointwise_loss("huber", input, target, weight, reduction, float(delta), False)
+
+
+# ---------------------------------------------------------------- the rest (distances, ...)
+
+from ._functional_ext import *  # noqa: E402,F401,F403
+from ._functional_ext import __all__ as _ext_all  # noqa: E402
+
+__all__ = __all__ + _ext_all

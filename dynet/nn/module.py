@@ -5,9 +5,12 @@ values into; traversal methods are lazy generators that yield shared members onc
 dtype moves swap the raw arrays inside the existing Parameter objects, so optimizers holding
 them keep working.
 """
+from __future__ import annotations
+
 import itertools
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
+from typing import Any, Callable, Dict, Iterator, Optional, Set, Tuple, TypeVar, Union
 
 import numpy as np
 
@@ -19,6 +22,8 @@ from ..tensor import Tensor
 from .parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]
+
+_M = TypeVar("_M", bound="Module")  # methods that return self keep the subclass's type
 
 
 def _typename(obj):
@@ -51,7 +56,7 @@ class RemovableHandle:
         self.id = RemovableHandle._next_id
         RemovableHandle._next_id += 1
 
-    def remove(self):
+    def remove(self) -> None:
         for d in (self.hooks_dict,) + self.extra_dicts:
             d.pop(self.id, None)
 
@@ -201,7 +206,7 @@ class Module:
     _version = 1
     training: bool
 
-    def __init__(self):
+    def __init__(self) -> None:
         # object.__setattr__: our own __setattr__ needs these dicts to exist already
         setattr_ = super().__setattr__
         setattr_("training", True)
@@ -217,13 +222,14 @@ class Module:
         setattr_("_backward_hooks", OrderedDict())
         setattr_("_backward_pre_hooks", OrderedDict())
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
                                   '"forward" function')
 
     # ------------------------------------------------------------ registration
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Optional[Tensor],
+                        persistent: bool = True) -> None:
         """Adds a buffer (state that is not a parameter, e.g. BatchNorm's running_mean)."""
         if "_buffers" not in self.__dict__:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
@@ -244,7 +250,7 @@ class Module:
         else:
             self._non_persistent_buffers_set.add(name)
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
         """Adds a parameter; `param` must be a Parameter (a leaf) or None."""
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
@@ -269,7 +275,7 @@ class Module:
         else:
             self._parameters[name] = param
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Optional[Module]) -> None:
         """Adds a child module, reachable as the attribute `name`."""
         if not isinstance(module, Module) and module is not None:
             raise TypeError(f"{_typename(module)} is not a Module subclass")
@@ -283,11 +289,11 @@ class Module:
             raise KeyError('module name can\'t be empty string ""')
         self._modules[name] = module
 
-    def register_module(self, name, module):
+    def register_module(self, name: str, module: Optional[Module]) -> None:
         """Alias of add_module."""
         self.add_module(name, module)
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> Module:
         """The submodule at the dotted path `target` ('' is self)."""
         if target == "":
             return self
@@ -300,7 +306,7 @@ class Module:
                 raise AttributeError("`" + item + "` is not an nn.Module")
         return mod
 
-    def get_parameter(self, target):
+    def get_parameter(self, target: str) -> Parameter:
         """The parameter at the dotted path `target`."""
         module_path, _, name = target.rpartition(".")
         mod = self.get_submodule(module_path)
@@ -311,7 +317,7 @@ class Module:
             raise AttributeError("`" + name + "` is not an nn.Parameter")
         return param
 
-    def get_buffer(self, target):
+    def get_buffer(self, target: str) -> Tensor:
         """The buffer at the dotted path `target`."""
         module_path, _, name = target.rpartition(".")
         mod = self.get_submodule(module_path)
@@ -416,32 +422,34 @@ class Module:
                     memo.add(id(v))
                 yield module_prefix + ("." if module_prefix else "") + k, v
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """An iterator over the parameters (each shared parameter once)."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[Tuple[str, Parameter]]:
         """An iterator over (dotted name, parameter) pairs."""
         yield from self._named_members(lambda m: m._parameters.items(), prefix=prefix,
                                        recurse=recurse, remove_duplicate=remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         """An iterator over the buffers."""
         for _, buf in self.named_buffers(recurse=recurse):
             yield buf
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[Tuple[str, Tensor]]:
         """An iterator over (dotted name, buffer) pairs."""
         yield from self._named_members(lambda m: m._buffers.items(), prefix=prefix,
                                        recurse=recurse, remove_duplicate=remove_duplicate)
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         """An iterator over the immediate child modules."""
         for _, module in self.named_children():
             yield module
 
-    def named_children(self):
+    def named_children(self) -> Iterator[Tuple[str, Module]]:
         """An iterator over (name, child) pairs, each child once."""
         memo = set()
         for name, module in self._modules.items():
@@ -449,12 +457,13 @@ class Module:
                 memo.add(id(module))
                 yield name, module
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         """An iterator over all modules in the tree, self first."""
         for _, module in self.named_modules():
             yield module
 
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: Optional[Set[Module]] = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[Tuple[str, Module]]:
         """An iterator over (dotted name, module) pairs in pre-order, each module once."""
         if memo is None:
             memo = set()
@@ -471,7 +480,7 @@ class Module:
 
     # ------------------------------------------------------------ modes and gradients
 
-    def train(self, mode=True):
+    def train(self: _M, mode: bool = True) -> _M:
         """Sets training mode here and in every submodule; returns self."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
@@ -480,17 +489,17 @@ class Module:
             module.train(mode)
         return self
 
-    def eval(self):
+    def eval(self: _M) -> _M:
         """Evaluation mode (only flips `training`; grad mode is untouched)."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self: _M, requires_grad: bool = True) -> _M:
         """Sets requires_grad on every parameter; returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Resets the gradients of all parameters (to None by default)."""
         for p in self.parameters():
             if p.grad is None:
@@ -502,7 +511,7 @@ class Module:
                 p.grad._requires_grad = False
                 p.grad.zero_()
 
-    def apply(self, fn):
+    def apply(self: _M, fn: Callable[[Module], None]) -> _M:
         """Calls fn on every submodule (children first) and then on self; returns self."""
         for module in self.children():
             module.apply(fn)
@@ -527,7 +536,7 @@ class Module:
                     self._buffers[key] = fn(buf)
         return self
 
-    def to(self, *args, **kwargs):
+    def to(self: _M, *args: Any, **kwargs: Any) -> _M:
         """Moves/casts parameters and buffers in place: to(device), to(dtype), to(tensor)."""
         device = kwargs.pop("device", None)
         dtype = kwargs.pop("dtype", None)
@@ -560,27 +569,27 @@ class Module:
             return t.to(device=device)
         return self._apply(convert)
 
-    def cuda(self, device=None):
+    def cuda(self: _M, device: Union[int, Device, str, None] = None) -> _M:
         """Moves every parameter and buffer to a GPU, in place; returns self."""
         return self._apply(lambda t: t.cuda(device))
 
-    def cpu(self):
+    def cpu(self: _M) -> _M:
         """Moves every parameter and buffer to the CPU, in place; returns self."""
         return self._apply(lambda t: t.cpu())
 
-    def type(self, dst_type):
+    def type(self: _M, dst_type: Any) -> _M:
         """Casts every parameter and buffer to dst_type, in place; returns self."""
         return self._apply(lambda t: t.type(dst_type))
 
-    def float(self):
+    def float(self: _M) -> _M:
         """Casts floating-point parameters and buffers to float32; returns self."""
         return self._apply(lambda t: t.float() if t.is_floating_point() else t)
 
-    def double(self):
+    def double(self: _M) -> _M:
         """Casts floating-point parameters and buffers to float64; returns self."""
         return self._apply(lambda t: t.double() if t.is_floating_point() else t)
 
-    def half(self):
+    def half(self: _M) -> _M:
         """Casts floating-point parameters and buffers to float16; returns self."""
         return self._apply(lambda t: t.half() if t.is_floating_point() else t)
 
@@ -594,7 +603,8 @@ class Module:
             if buf is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = buf if keep_vars else buf.detach()
 
-    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, *args: Any, destination: Optional[Dict[str, Any]] = None,
+                   prefix: str = "", keep_vars: bool = False) -> Dict[str, Any]:
         """An OrderedDict of parameters and persistent buffers (detached unless keep_vars)."""
         if args:
             destination = args[0]
@@ -665,7 +675,8 @@ class Module:
                     elif input_name[0] not in local_state:
                         unexpected_keys.append(key)
 
-    def load_state_dict(self, state_dict, strict=True, assign=False):
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False) -> _IncompatibleKeys:
         """Copies values into the existing parameters and buffers (keeping identity/device).
 
         With strict=True, missing keys, unexpected keys and size mismatches are reported
@@ -705,7 +716,8 @@ class Module:
 
     # ------------------------------------------------------------ hooks
 
-    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
         """hook(module, args) -> None or new args (with_kwargs: (args, kwargs) -> ...)."""
         handle = RemovableHandle(self._forward_pre_hooks,
                                  [self._forward_pre_hooks_with_kwargs])
@@ -716,8 +728,9 @@ class Module:
             self._forward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
-                              always_call=False):
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                              with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
         """hook(module, args, output) -> None or a replacement output."""
         handle = RemovableHandle(self._forward_hooks, [self._forward_hooks_with_kwargs,
                                                        self._forward_hooks_always_called])
@@ -730,7 +743,8 @@ class Module:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_full_backward_hook(self, hook, prepend=False):
+    def register_full_backward_hook(self, hook: Callable[..., Any],
+                                    prepend: bool = False) -> RemovableHandle:
         """hook(module, grad_input, grad_output) -> None or new grad_input, run in backward."""
         handle = RemovableHandle(self._backward_hooks)
         self._backward_hooks[handle.id] = hook
@@ -738,7 +752,8 @@ class Module:
             self._backward_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_full_backward_pre_hook(self, hook, prepend=False):
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any],
+                                        prepend: bool = False) -> RemovableHandle:
         """hook(module, grad_output) -> None or new grad_output, run before grad_input."""
         handle = RemovableHandle(self._backward_pre_hooks)
         self._backward_pre_hooks[handle.id] = hook
@@ -746,7 +761,7 @@ class Module:
             self._backward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
                 or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
@@ -800,7 +815,7 @@ class Module:
     def _get_name(self):
         return type(self).__name__
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """The module-specific part of repr (e.g. 'in_features=3, out_features=4')."""
         return ""
 

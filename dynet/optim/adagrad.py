@@ -1,17 +1,37 @@
 """Adagrad with learning-rate decay, weight decay and an initial accumulator value."""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
 from ..backend.kernels import optim as K
 from ..tensor import Tensor
-from .optimizer import Optimizer, advance_step, check_hyperparameters, new_step_counter
+from .optimizer import (Optimizer, ParamsT, advance_step, check_hyperparameters,
+                        new_step_counter)
 
 
 class Adagrad(Optimizer):
-    """Adagrad, step for step as torch.optim.Adagrad (state is created at construction)."""
+    """Adagrad, step for step as torch.optim.Adagrad (state is created at construction).
+
+    Args:
+        params: parameters to optimize, or dicts defining parameter groups.
+        lr: learning rate (default: 1e-2).
+        lr_decay: learning-rate decay (default: 0).
+        weight_decay: weight decay, an L2 penalty (default: 0).
+        initial_accumulator_value: initial value of the sum of squared gradients
+            (default: 0).
+        eps: term added to the denominator for numerical stability (default: 1e-10).
+        maximize: maximize the objective instead of minimizing it (default: False).
+        foreach, fused: accepted as torch does. differentiable=True raises
+            NotImplementedError.
+    """
 
     _param_shaped_state = ("sum",)
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
-                 initial_accumulator_value=0, eps=1e-10, foreach=None, *, maximize=False,
-                 differentiable=False, fused=None):
+    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0,
+                 weight_decay: float = 0, initial_accumulator_value: float = 0,
+                 eps: float = 1e-10, foreach: Optional[bool] = None, *,
+                 maximize: bool = False, differentiable: bool = False,
+                 fused: Optional[bool] = None) -> None:
         check_hyperparameters(lr, differentiable, lr_decay=lr_decay, weight_decay=weight_decay,
                               initial_accumulator_value=initial_accumulator_value, eps=eps)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
@@ -34,7 +54,7 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             group.setdefault("maximize", False)
 
-    def step(self, closure=None):
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Performs one Adagrad step; returns the closure's loss if one is given."""
         loss = self._evaluate(closure)
         for group in self.param_groups:

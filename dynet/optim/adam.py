@@ -1,18 +1,39 @@
 """Adam (with AMSGrad, maximize and optional decoupled weight decay) and AdamW."""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Tuple
+
 from ..backend.kernels import optim as K
 from ..tensor import Tensor
-from .optimizer import (Optimizer, advance_step, check_hyperparameters, new_step_counter,
-                        zeros_state)
+from .optimizer import (Optimizer, ParamsT, advance_step, check_hyperparameters,
+                        new_step_counter, zeros_state)
 
 
 class Adam(Optimizer):
-    """Adam, step for step as torch.optim.Adam."""
+    """Adam, step for step as torch.optim.Adam.
+
+    Args:
+        params: parameters to optimize, or dicts defining parameter groups.
+        lr: learning rate (default: 1e-3).
+        betas: coefficients of the running averages of the gradient and of its square
+            (default: (0.9, 0.999)).
+        eps: term added to the denominator for numerical stability (default: 1e-8).
+        weight_decay: weight decay, an L2 penalty (default: 0).
+        amsgrad: use the AMSGrad variant (default: False).
+        maximize: maximize the objective instead of minimizing it (default: False).
+        decoupled_weight_decay: decay the weights directly, as AdamW (default: False).
+        foreach, capturable, fused: accepted as torch does; every dynet update is one
+            fused kernel per parameter. differentiable=True raises NotImplementedError.
+    """
 
     _param_shaped_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False, fused=None, decoupled_weight_decay=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-3,
+                 betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: Optional[bool] = None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False,
+                 fused: Optional[bool] = None, decoupled_weight_decay: bool = False) -> None:
         check_hyperparameters(lr, differentiable, eps=eps, weight_decay=weight_decay)
         if not 0.0 <= betas[0] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
@@ -35,7 +56,7 @@ class Adam(Optimizer):
             group.setdefault("maximize", False)
             group.setdefault("decoupled_weight_decay", False)
 
-    def step(self, closure=None):
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Performs one Adam step; returns the closure's loss if one is given."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
@@ -65,11 +86,17 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW."""
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW.
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
-                 differentiable=False, fused=None):
+    Args: those of Adam, with `weight_decay` (default: 1e-2) decoupled from the gradient.
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3,
+                 betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False, foreach: Optional[bool] = None,
+                 capturable: bool = False, differentiable: bool = False,
+                 fused: Optional[bool] = None) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
                          maximize=maximize, capturable=capturable,
                          differentiable=differentiable, fused=fused,

@@ -3,8 +3,11 @@
 Subclasses update raw arrays through the fused kernels in dynet.backend.kernels.optim; no
 Tensor-level op runs during a step, so nothing is recorded and nothing syncs the device.
 """
+from __future__ import annotations
+
 import warnings
 from collections import defaultdict
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple, Union
 from copy import deepcopy
 from itertools import chain
 
@@ -67,13 +70,24 @@ def advance_step(state):
     return float(data)
 
 
+# What an optimizer takes as `params` (torch.optim.optimizer.ParamsT): tensors, dicts of
+# per-group options with a "params" entry, or (name, tensor) pairs from named_parameters()
+ParamsT = Union[Iterable[Tensor], Iterable[Dict[str, Any]], Iterable[Tuple[str, Tensor]]]
+
+
 class Optimizer:
-    """Base class of all optimizers (torch.optim.Optimizer)."""
+    """Base class of all optimizers (torch.optim.Optimizer).
+
+    Args:
+        params: the tensors to optimize, or dicts that each hold a group's "params" and
+            the options that override `defaults` for that group.
+        defaults: the default options (lr, momentum, ...) of every parameter group.
+    """
 
     # Keys of per-parameter state that must have the parameter's shape (checked on load).
     _param_shaped_state = ()
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: ParamsT, defaults: Dict[str, Any]) -> None:
         self.defaults = defaults
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
@@ -110,7 +124,7 @@ class Optimizer:
 
     # ------------------------------------------------------------ groups
 
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: Dict[str, Any]) -> None:
         """Adds a group of parameters with its own hyperparameters (defaults fill the rest)."""
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
@@ -165,7 +179,7 @@ class Optimizer:
 
     # ------------------------------------------------------------ gradients and steps
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Resets the gradients of all optimized tensors (to None by default)."""
         for group in self.param_groups:
             for p in group["params"]:
@@ -180,7 +194,7 @@ class Optimizer:
                         p.grad.requires_grad_(False)
                     p.grad._data.fill(0)
 
-    def step(self, closure=None):
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Performs one optimization step (implemented by subclasses)."""
         raise NotImplementedError
 
@@ -194,7 +208,7 @@ class Optimizer:
 
     # ------------------------------------------------------------ state dicts
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         """{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}.
 
         As in PyTorch the state tensors are the live ones (not copies): save or deepcopy the
@@ -217,7 +231,7 @@ class Optimizer:
                         for k, v in self.state.items()}
         return {"state": packed_state, "param_groups": param_groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         """Loads a state_dict(); state tensors are copied to each parameter's device/dtype."""
         groups = self.param_groups
         saved_groups = deepcopy(state_dict["param_groups"])

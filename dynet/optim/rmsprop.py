@@ -1,17 +1,36 @@
 """RMSprop (Hinton's, optionally centered, with momentum and weight decay)."""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
 from ..backend.kernels import optim as K
-from .optimizer import (Optimizer, advance_step, check_hyperparameters, new_step_counter,
-                        zeros_state)
+from .optimizer import (Optimizer, ParamsT, advance_step, check_hyperparameters,
+                        new_step_counter, zeros_state)
 
 
 class RMSprop(Optimizer):
-    """RMSprop, step for step as torch.optim.RMSprop."""
+    """RMSprop, step for step as torch.optim.RMSprop.
+
+    Args:
+        params: parameters to optimize, or dicts defining parameter groups.
+        lr: learning rate (default: 1e-2).
+        alpha: smoothing constant of the squared-gradient average (default: 0.99).
+        eps: term added to the denominator for numerical stability (default: 1e-8).
+        weight_decay: weight decay, an L2 penalty (default: 0).
+        momentum: momentum factor (default: 0).
+        centered: normalize by an estimate of the gradient's variance (default: False).
+        maximize: maximize the objective instead of minimizing it (default: False).
+        capturable, foreach: accepted as torch does. differentiable=True raises
+            NotImplementedError.
+    """
 
     _param_shaped_state = ("square_avg", "momentum_buffer", "grad_avg")
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, capturable=False, foreach=None, maximize=False,
-                 differentiable=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
+                 centered: bool = False, capturable: bool = False,
+                 foreach: Optional[bool] = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         check_hyperparameters(lr, differentiable, eps=eps, momentum=momentum,
                               weight_decay=weight_decay, alpha=alpha)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
@@ -25,7 +44,7 @@ class RMSprop(Optimizer):
             group.setdefault("centered", False)
             group.setdefault("maximize", False)
 
-    def step(self, closure=None):
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Performs one RMSprop step; returns the closure's loss if one is given."""
         loss = self._evaluate(closure)
         for group in self.param_groups:

@@ -1,16 +1,33 @@
 """SGD with momentum, dampening, Nesterov momentum, weight decay and maximize."""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
 from ..backend.kernels import optim as K
-from .optimizer import Optimizer, check_hyperparameters, zeros_state
+from .optimizer import Optimizer, ParamsT, check_hyperparameters, zeros_state
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent, step for step as torch.optim.SGD."""
+    """Stochastic gradient descent (optionally with momentum), step for step as torch.optim.SGD.
+
+    Args:
+        params: parameters to optimize, or dicts defining parameter groups.
+        lr: learning rate (default: 1e-3).
+        momentum: momentum factor (default: 0).
+        dampening: dampening for momentum (default: 0).
+        weight_decay: weight decay, an L2 penalty (default: 0).
+        nesterov: use Nesterov momentum (default: False).
+        maximize: maximize the objective instead of minimizing it (default: False).
+        foreach, fused: accepted as torch does; every dynet update is one fused kernel
+            per parameter. differentiable=True raises NotImplementedError.
+    """
 
     _param_shaped_state = ("momentum_buffer",)
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
-                 fused=None):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False, foreach: Optional[bool] = None,
+                 differentiable: bool = False, fused: Optional[bool] = None) -> None:
         check_hyperparameters(lr, differentiable, momentum=momentum, weight_decay=weight_decay)
         # foreach/fused are accepted for PyTorch compatibility: every dynet update is fused
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
@@ -25,7 +42,7 @@ class SGD(Optimizer):
             group.setdefault("nesterov", False)
             group.setdefault("maximize", False)
 
-    def step(self, closure=None):
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Performs one SGD step; returns the closure's loss if one is given."""
         loss = self._evaluate(closure)
         for group in self.param_groups:

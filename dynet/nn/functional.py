@@ -34,7 +34,7 @@ __all__ = [
     "binary_cross_entropy_with_logits", "kl_div",
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-    "adaptive_avg_pool2d", "max_pool3d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
+    "adaptive_avg_pool2d", "scaled_dot_product_attention", "max_pool3d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
     "max_unpool3d", "unfold", "fold", "pixel_shuffle", "pixel_unshuffle",
     "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample",
     "affine_grid",
@@ -673,6 +673,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     return _pointwise_loss("huber", input, target, weight, reduction, float(delta), False)
 
+
+from .attention import scaled_dot_product_attention  # noqa: E402,F401 (uses this module)
 
 # ---------------------------------------------------------------- the rest (distances, ...)
 

@@ -254,6 +254,25 @@ def build_lstm(fw):
     return LSTMClassifier()
 
 
+def build_transformer(fw):
+    """A 2-layer Transformer encoder (d_model 128, 4 heads, feed-forward 512, dropout 0.1)
+    over (batch, 64 positions, 128), batch first; a 128 -> 10 linear layer reads the mean."""
+    nn = fw.nn
+    if not hasattr(nn, "TransformerEncoderLayer") or not hasattr(nn, "Module"):
+        raise NotImplementedError("this framework's bench adapter has no Transformer layers")
+
+    class EncoderClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layer = nn.TransformerEncoderLayer(128, 4, dim_feedforward=512, batch_first=True)
+            self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            self.fc = nn.Linear(128, 10)
+
+        def forward(self, x):
+            return self.fc(self.encoder(x).mean(dim=1))
+    return EncoderClassifier()
+
+
 # ---------------------------------------------------------------------------------------------
 # Workloads
 # ---------------------------------------------------------------------------------------------
@@ -464,6 +483,10 @@ def all_workloads():
                  "2 layers x 256 units, 32 steps of 256 features, batch 64, fc 256-10",
                  "ms/step", _train_setup(build_lstm, (32, 256), 64), _epoch(64),
                  params={"batch": 64, "seq": 32, "hidden": 256, "layers": 2}),
+        Workload("transformer_b32", "Transformer encoder training step",
+                 "2 layers, d_model 128, 4 heads, ff 512, 64 positions, batch 32, fc 128-10",
+                 "ms/step", _train_setup(build_transformer, (64, 128), 32), _epoch(32),
+                 params={"batch": 32, "seq": 64, "d_model": 128, "heads": 4, "layers": 2}),
         Workload("lenet_infer_b1024", "LeNet-5 inference (no_grad)", "batch 1024", "ms",
                  _infer_setup(build_lenet5, (1, 28, 28), 1024), params={"batch": 1024}),
         Workload("matmul_1024", "matmul (square, float32)", "1024x1024", "ms",

@@ -235,6 +235,25 @@ def build_cifar_cnn(fw):
         nn.Linear(128 * 4 * 4, 10))
 
 
+def build_lstm(fw):
+    """A 2-layer LSTM (256 units) over (batch, 32 steps, 256 features), batch first; a
+    256 -> 10 linear layer reads the last step's output."""
+    nn = fw.nn
+    if not hasattr(nn, "LSTM") or not hasattr(nn, "Module"):
+        raise NotImplementedError("this framework's bench adapter has no nn.LSTM / nn.Module")
+
+    class LSTMClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(256, 256, num_layers=2, batch_first=True)
+            self.fc = nn.Linear(256, 10)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.fc(out[:, -1])
+    return LSTMClassifier()
+
+
 # ---------------------------------------------------------------------------------------------
 # Workloads
 # ---------------------------------------------------------------------------------------------
@@ -441,6 +460,10 @@ def all_workloads():
                  "batch 64, 3x32x32, conv 32-64-128 + fc", "ms/step",
                  _train_setup(build_cifar_cnn, (3, 32, 32), 64), _epoch(64),
                  params={"batch": 64}),
+        Workload("lstm_b64", "LSTM training step",
+                 "2 layers x 256 units, 32 steps of 256 features, batch 64, fc 256-10",
+                 "ms/step", _train_setup(build_lstm, (32, 256), 64), _epoch(64),
+                 params={"batch": 64, "seq": 32, "hidden": 256, "layers": 2}),
         Workload("lenet_infer_b1024", "LeNet-5 inference (no_grad)", "batch 1024", "ms",
                  _infer_setup(build_lenet5, (1, 28, 28), 1024), params={"batch": 1024}),
         Workload("matmul_1024", "matmul (square, float32)", "1024x1024", "ms",

@@ -1,5 +1,6 @@
 """Resampling: pixel_shuffle / pixel_unshuffle (pure reshapes and a permute), interpolate
-(separable one-axis gathers), grid_sample (corner gathers) and affine_grid (a matmul)."""
+(separable one-axis gathers, antialiased too), grid_sample (corner gathers) and affine_grid
+(a matmul)."""
 import itertools
 import math
 import numbers
@@ -122,13 +123,45 @@ def _taps(mode, in_size, out_size, align_corners, scale):
     return idx, np.stack(_cubic_coeffs(src - i0))
 
 
-def _transpose_taps(idx, w, in_size):
+def _aa_filter(kind, x):
+    """The antialiasing kernels of ATen (PIL's): triangle, or cubic with a = -0.5."""
+    x = np.abs(x)
+    if kind == "linear":
+        return np.where(x < 1, 1 - x, 0.0)
+    a = -0.5
+    return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                    np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+
+
+def _taps_aa(kind, in_size, out_size, align_corners, scale):
+    """(idx, w, valid) of antialiased linear / cubic resampling: when downsampling, the
+    filter is stretched over scale input pixels and its weights normalised per output."""
+    s = _scale(in_size, out_size, align_corners, scale)
+    support = (2 if kind == "linear" else 4) * 0.5 * (s if s >= 1 else 1)
+    invscale = 1 / s if s >= 1 else 1.0
+    center = s * (np.arange(out_size) + 0.5)
+    xmin = np.maximum(np.trunc(center - support + 0.5).astype(np.int64), 0)
+    xsize = np.minimum(np.trunc(center + support + 0.5).astype(np.int64), in_size) - xmin
+    taps = max(int(xsize.max()), 1)
+    j = np.arange(taps)[:, None]
+    valid = j < xsize[None]
+    w = np.where(valid, _aa_filter(kind, (j + xmin[None] - center[None] + 0.5) * invscale), 0)
+    total = w.sum(axis=0)
+    w = np.where(total != 0, w / np.where(total != 0, total, 1), w)
+    return np.where(valid, xmin[None] + j, 0), w, valid
+
+
+def _transpose_taps(idx, w, in_size, used=None):
     """For each input position, the (output position, weight) pairs that read it, padded
-    to a common count: (out_idx, weight, valid), each (count, in_size)."""
+    to a common count: (out_idx, weight, valid), each (count, in_size). `used` masks
+    padding taps out of (idx, w)."""
     taps, out_size = idx.shape
     i = idx.reshape(-1)
     o = np.tile(np.arange(out_size), taps)
     wt = w.reshape(-1)
+    if used is not None:
+        keep = used.reshape(-1)
+        i, o, wt = i[keep], o[keep], wt[keep]
     order = np.lexsort((o, i))
     i, o, wt = i[order], o[order], wt[order]
     counts = np.bincount(i, minlength=in_size)
@@ -177,11 +210,11 @@ class Resample(Function):
 
     @staticmethod
     def forward(ctx, x, axis=0, taps=None, in_size=0):
-        idx, w = taps
+        idx, w, used = taps if len(taps) == 3 else taps + (None,)
         ctx.axis = axis
-        ctx.back = _transpose_taps(idx, w, in_size)
+        ctx.back = _transpose_taps(idx, w, in_size, used)
         nearest = idx.shape[0] == 1 and bool((w == 1).all())
-        return _gather_sum(x, axis, idx, None if nearest else w)
+        return _gather_sum(x, axis, idx, None if nearest else w, used)
 
     @staticmethod
     def backward(ctx, grad):
@@ -261,8 +294,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest",  # noqa: A0
     if need is not None and need != dim:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
                                   f"{need + 2}D input")
-    if antialias:
-        raise NotImplementedError("interpolate(antialias=True) is not implemented in dynet")
     if min(spatial + out) <= 0:
         names = ("D", "H", "W")[3 - dim:]
         raise RuntimeError(
@@ -273,11 +304,14 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest",  # noqa: A0
     if kind not in ("nearest", "nearest-exact") and input._data.dtype.kind != "f":
         raise RuntimeError(f'"upsample_{mode}" not implemented for \'{input.dtype}\'')
     node = _NODE[mode].format(dim)
+    if antialias:
+        node = node.replace("DBackward0", "DAaBackward0")
+    taps_of = _taps_aa if antialias else _taps
     x = input
     for axis in range(dim):
-        idx, w = _taps(kind, spatial[axis], out[axis], align_corners,
+        taps = taps_of(kind, spatial[axis], out[axis], align_corners,
                        None if scales is None else scales[axis])
-        x = Resample.named(node).apply(x, axis=2 + axis, taps=(idx, w), in_size=spatial[axis])
+        x = Resample.named(node).apply(x, axis=2 + axis, taps=taps, in_size=spatial[axis])
     return x
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import grad_mode
-from ..backend import move, xp_of
+from ..backend import deferred, move, xp_of
 from . import elementwise as ew
 from .. import random
 from . import convert, indexing, linalg, reduce
@@ -191,10 +191,8 @@ def _rounded_div(a, b, dt, mode):
     ra = a._data if isinstance(a, Tensor) else a
     rb = b._data if isinstance(b, Tensor) else b
     xp = xp_of(ra if isinstance(a, Tensor) else rb)
-    if dt.kind in "iu" and mode in ("floor", "trunc") and _divides_by_zero(xp, ra, rb):
-        # NumPy would warn and give 0; PyTorch's CPU kernels raise (a host sync on CUDA,
-        # where PyTorch does not check: integer division is not a training-step op)
-        raise RuntimeError("ZeroDivisionError")
+    if dt.kind in "iu" and mode in ("floor", "trunc"):
+        _check_divisor(xp, ra, rb)
     if mode == "floor":
         q = xp.floor_divide(ra, rb)
     elif mode == "trunc":
@@ -209,11 +207,21 @@ def _rounded_div(a, b, dt, mode):
     return Tensor._make(xp.asarray(q).astype(dt, copy=False), False)
 
 
-def _divides_by_zero(xp, ra, rb):
-    """True when some element of the (broadcast) result has a zero divisor."""
+def _check_divisor(xp, ra, rb):
+    """PyTorch's RuntimeError for an integer division with a zero divisor in some element
+    of the result (NumPy warns and gives 0): at once on the CPU, at the next host sync on
+    CUDA (backend/deferred.py)."""
     if getattr(ra, "size", 1) == 0 or getattr(rb, "size", 1) == 0:
-        return False
-    return bool((xp.asarray(rb) == 0).any())
+        return
+    bad = (xp.asarray(rb) == 0).any()
+
+    def fail():
+        raise RuntimeError("ZeroDivisionError")
+    if xp is np:
+        if bad:
+            fail()
+    else:
+        deferred.defer(bad, fail)
 
 
 def pow(input, exponent):  # noqa: A001 - PyTorch's name
@@ -1041,7 +1049,7 @@ def _raw_index(a, index):
                 raise IndexError("tensors used as indices must be long, int, byte or bool "
                                  "tensors")
         out.append(k)
-    return tuple(out)
+    return indexing.torch_key(tuple(out))
 
 
 def getitem(input, index):
@@ -1062,7 +1070,8 @@ def setitem(input, index, value):
                            f"{input.device}")
     if not (grad_mode._state.enabled and (input._requires_grad or
                                           is_tensor and value._requires_grad)):
-        input._data[key] = value._data if is_tensor else value
+        view, key = indexing.write_target(input._data, key)
+        view[key] = value._data if is_tensor else value
         return
     if input.grad_fn is None and input._requires_grad:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
@@ -1080,13 +1089,22 @@ def gather(input, dim, index):
                            f"tensor (index shape {tuple(index.shape)}, input shape "
                            f"{tuple(input.shape)})")
     size, raw = input._data.shape[d] if input.ndim else 1, index._data
-    # NumPy raises IndexError above the size and wraps negative indices; CuPy wraps both
-    # silently. PyTorch's RuntimeError names the first bad index (a host sync on CUDA,
-    # where PyTorch asserts on the device).
-    bad = (raw < 0) | (raw >= size)
-    if raw.size and bool(bad.any()):
-        value = int(raw.reshape(-1)[int(bad.reshape(-1).argmax())])
-        raise RuntimeError(f"index {value} is out of bounds for dimension {d} with size {size}")
+    if raw.size:
+        # NumPy raises IndexError above the size and wraps negative indices; CuPy wraps
+        # both. PyTorch raises a RuntimeError naming the first bad index: at once on the
+        # CPU, at the next host sync on CUDA (backend/deferred.py), clipped meanwhile.
+        bad = (raw < 0) | (raw >= size)
+
+        def fail():
+            value = int(raw.reshape(-1)[int(bad.reshape(-1).argmax())])
+            raise RuntimeError(f"index {value} is out of bounds for dimension {d} with size "
+                               f"{size}")
+        if type(raw) is np.ndarray or size == 0:
+            if size == 0 or bad.any():
+                fail()
+        else:
+            deferred.defer(bad.any(), fail)
+            index = Tensor._make(raw.clip(0, size - 1), False)
     return _gather(input, d, index)
 
 

@@ -13,6 +13,8 @@ from .pooling import (AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, AvgPool3d, MaxPoo
                       MaxPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding
+from .transformer import (MultiheadAttention, Transformer, TransformerDecoder,
+                          TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer)
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "SiLU", "Softmax",
@@ -38,3 +40,5 @@ __all__ += ["Softmin", "CosineSimilarity", "PairwiseDistance", "CosineEmbeddingL
             "GaussianNLLLoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss",
             "PoissonNLLLoss", "TripletMarginLoss", "InstanceNorm1d", "InstanceNorm2d",
             "LocalResponseNorm", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+__all__ += ["MultiheadAttention", "Transformer", "TransformerDecoder",
+            "TransformerDecoderLayer", "TransformerEncoder", "TransformerEncoderLayer"]

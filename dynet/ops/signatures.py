@@ -40,9 +40,13 @@ def torch_keywords(fn, name, out=False):
     if not aliases and not add_out and varargs is None:
         return fn
 
+    # the keywords this wrapper handles: any other call goes straight through
+    special = frozenset(aliases) | ({"out"} if add_out else set()) | (
+        {varargs} if varargs else set())
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if kwargs:
+        if kwargs and not special.isdisjoint(kwargs):
             if varargs in kwargs:  # zeros(size=(2, 3)) is zeros((2, 3))
                 if len(args) > before:
                     raise TypeError(f"{name}() got multiple values for argument '{varargs}'")

@@ -70,5 +70,9 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def numel(t):
-    return t.numel()
+def numel(input):  # noqa: A002 - PyTorch's argument name
+    return input.numel()
+
+
+from .ops import signatures as _signatures  # noqa: E402  (after every public name exists)
+_signatures.install(globals(), Tensor)

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXTRAS ?= test
 ARGS   ?=
 
-.PHONY: venv install test train bench install-cuda clean
+.PHONY: venv install test train train-seq bench install-cuda clean
 
 # Quiet by default: recipes are not echoed (`make V=1` shows them), pip says only warnings and
 # errors, and not that a newer pip exists.
@@ -53,6 +53,14 @@ train: venv
 	$(Q)$(BIN)/python -m pip install -q -e ".[$(call with_cuda,plot)]"
 	$(Q)$(BIN)/python -m dynet.examples.lenet --metrics-out runs/lenet-metrics.json \
 		--checkpoint runs/lenet.ckpt --plot runs/lenet.png $(ARGS)
+
+# the row-by-row LSTM on the same digits (dynet.examples.sequential_mnist)
+train-seq: venv
+	@echo "make train-seq: $(CUDA_NOTE)"
+	$(BIN)/python -m pip install -q -e ".[$(call with_cuda,plot)]"
+	$(BIN)/python -m dynet.examples.sequential_mnist \
+		--metrics-out runs/sequential_mnist-metrics.json \
+		--checkpoint runs/sequential_mnist.ckpt --plot runs/sequential_mnist.png $(ARGS)
 
 bench: venv
 	@echo "make bench: $(TORCH_NOTE)"

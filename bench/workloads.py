@@ -235,6 +235,44 @@ def build_cifar_cnn(fw):
         nn.Linear(128 * 4 * 4, 10))
 
 
+def build_lstm(fw):
+    """A 2-layer LSTM (256 units) over (batch, 32 steps, 256 features), batch first; a
+    256 -> 10 linear layer reads the last step's output."""
+    nn = fw.nn
+    if not hasattr(nn, "LSTM") or not hasattr(nn, "Module"):
+        raise NotImplementedError("this framework's bench adapter has no nn.LSTM / nn.Module")
+
+    class LSTMClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(256, 256, num_layers=2, batch_first=True)
+            self.fc = nn.Linear(256, 10)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.fc(out[:, -1])
+    return LSTMClassifier()
+
+
+def build_transformer(fw):
+    """A 2-layer Transformer encoder (d_model 128, 4 heads, feed-forward 512, dropout 0.1)
+    over (batch, 64 positions, 128), batch first; a 128 -> 10 linear layer reads the mean."""
+    nn = fw.nn
+    if not hasattr(nn, "TransformerEncoderLayer") or not hasattr(nn, "Module"):
+        raise NotImplementedError("this framework's bench adapter has no Transformer layers")
+
+    class EncoderClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layer = nn.TransformerEncoderLayer(128, 4, dim_feedforward=512, batch_first=True)
+            self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            self.fc = nn.Linear(128, 10)
+
+        def forward(self, x):
+            return self.fc(self.encoder(x).mean(dim=1))
+    return EncoderClassifier()
+
+
 # ---------------------------------------------------------------------------------------------
 # Workloads
 # ---------------------------------------------------------------------------------------------
@@ -441,6 +479,14 @@ def all_workloads():
                  "batch 64, 3x32x32, conv 32-64-128 + fc", "ms/step",
                  _train_setup(build_cifar_cnn, (3, 32, 32), 64), _epoch(64),
                  params={"batch": 64}),
+        Workload("lstm_b64", "LSTM training step",
+                 "2 layers x 256 units, 32 steps of 256 features, batch 64, fc 256-10",
+                 "ms/step", _train_setup(build_lstm, (32, 256), 64), _epoch(64),
+                 params={"batch": 64, "seq": 32, "hidden": 256, "layers": 2}),
+        Workload("transformer_b32", "Transformer encoder training step",
+                 "2 layers, d_model 128, 4 heads, ff 512, 64 positions, batch 32, fc 128-10",
+                 "ms/step", _train_setup(build_transformer, (64, 128), 32), _epoch(32),
+                 params={"batch": 32, "seq": 64, "d_model": 128, "heads": 4, "layers": 2}),
         Workload("lenet_infer_b1024", "LeNet-5 inference (no_grad)", "batch 1024", "ms",
                  _infer_setup(build_lenet5, (1, 28, 28), 1024), params={"batch": 1024}),
         Workload("matmul_1024", "matmul (square, float32)", "1024x1024", "ms",

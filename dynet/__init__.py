@@ -39,7 +39,8 @@ from .ops.pointwise_functions import (acos, acosh, arccos, arccosh, arcsin, arcs
                                       trunc, xlogy)
 from .ops.linalg_functions import (addmm, baddbmm, cross, dot, einsum, ger, inner, inverse,
                                    kron, outer, tensordot, vdot)
-from .ops.linalg_functions import det, legacy_cholesky as cholesky, legacy_qr as qr
+from .ops.linalg_functions import legacy_cholesky as cholesky, legacy_det as det
+from .ops.linalg_functions import legacy_qr as qr
 from .ops.linalg_functions import legacy_svd as svd
 from .ops.reduce_functions import (aminmax, bincount, cummax, cummin, cumprod, cumsum, histc,
                                    logcumsumexp, median, mode, nanmean, nanmedian, nansum,
@@ -51,6 +52,7 @@ from .ops.index_functions import (argwhere, index_add, index_copy, index_fill, m
                                   masked_select, scatter, scatter_add, scatter_reduce, take)
 from .ops.functions import moveaxis, swapdims
 from .serialization import load, save
+from .nn._functional_ext import cdist, pdist  # noqa: E402
 from . import backends, cuda, linalg, nn, optim, special, utils  # noqa: E402  (after their names)
 from . import accelerator  # noqa: E402
 from . import distributed  # noqa: E402
@@ -68,5 +70,9 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def numel(t):
-    return t.numel()
+def numel(input):  # noqa: A002 - PyTorch's argument name
+    return input.numel()
+
+
+from .ops import signatures as _signatures  # noqa: E402  (after every public name exists)
+_signatures.install(globals(), Tensor)

@@ -707,11 +707,18 @@ class Tensor(_MethodDeclarations):
 
     # ------------------------------------------------------------ shape helpers
 
-    def view(self, *shape: Union[builtins.int, ShapeLike]) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], (dtypes.DType, np.dtype)):
+    def view(self, *size: Union[builtins.int, ShapeLike],
+             dtype: Optional[DTypeLike] = None) -> Tensor:
+        """A view of another shape, or with dtype (or one dtype argument) the same bytes
+        read as that dtype."""
+        if dtype is None and len(size) == 1 and isinstance(size[0], (dtypes.DType, np.dtype)):
+            dtype, size = size[0], ()
+        if dtype is not None:
+            if size:
+                raise TypeError("view() takes a shape or a dtype, not both")
             from .ops.shape_functions import view_dtype
-            return view_dtype(self, shape[0])
-        return F.reshape(self, *shape)
+            return view_dtype(self, dtype)
+        return F.reshape(self, *size)
 
     def view_as(self, other: Tensor) -> Tensor:
         return F.reshape(self, other.shape)
@@ -722,8 +729,8 @@ class Tensor(_MethodDeclarations):
     def expand_as(self, other: Tensor) -> Tensor:
         return F.expand(self, *other.shape)
 
-    def expand(self, *sizes: Union[builtins.int, ShapeLike]) -> Tensor:
-        return F.expand(self, *sizes)
+    def expand(self, *size: Union[builtins.int, ShapeLike]) -> Tensor:
+        return F.expand(self, *size)
 
 
 def _true(t):

@@ -178,7 +178,7 @@ def test_new_workloads_run_once(name):
     if not _installed(name):
         pytest.skip(f"{name} is not installed")
     adapter = wl.load_adapter(name)
-    keys = ["lenet_b1", "cifar_b64", "lenet_infer_b1024", "chain100"] + [
+    keys = ["lenet_b1", "cifar_b64", "lstm_b64", "lenet_infer_b1024", "chain100"] + [
         f"{op}_tiny" for op in wl._TINY_OPS]
     chosen = {w.key: w for w in wl.select(wl.all_workloads(), only=keys)}
     assert set(keys) <= set(chosen)

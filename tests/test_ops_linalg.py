@@ -576,9 +576,8 @@ def test_svd_forward(shape, full, device):
     uu, vv = host(u), host(vh)
     assert_close((uu[..., :, :k] * host(s)[..., None, :]) @ vv[..., :k, :], a, rtol=1e-9,
                  atol=1e-10)
-    assert_close(np.swapaxes(uu, -1, -2) @ uu, np.broadcast_to(np.eye(uu.shape[-1]),
-                                                                 uu.shape[:-2] + (uu.shape[-1],) * 2),
-                 atol=1e-10)
+    eye = np.broadcast_to(np.eye(uu.shape[-1]), uu.shape[:-2] + (uu.shape[-1],) * 2)
+    assert_close(np.swapaxes(uu, -1, -2) @ uu, eye, atol=1e-10)
     assert_close(dynet.linalg.svdvals(make(a, device)), rs, rtol=1e-10, atol=1e-12)
 
 
@@ -698,3 +697,27 @@ def test_vector_norm_gradient_at_zero_entries_matches_torch(ord, device):
         dynet.linalg.vector_norm(t, ord, dim=1).sum().backward()
     torch.linalg.vector_norm(tt, ord, dim=1).sum().backward()
     assert_close(t.grad, tt.grad.numpy(), rtol=1e-12)
+
+
+def test_keyword_names_match_torch():
+    torch = _torch()
+    v = np.ones(3)
+    calls = [
+        lambda M, x, y: M.dot(input=x, tensor=y), lambda M, x, y: M.vdot(input=x, other=y),
+        lambda M, x, y: M.det(input=M.eye(2) * 2), lambda M, x, y: M.linalg.inv(A=M.eye(2)),
+        lambda M, x, y: M.linalg.cholesky(input=M.eye(2)),
+        lambda M, x, y: M.linalg.eigh(input=M.eye(2)).eigenvalues,
+        lambda M, x, y: M.linalg.eigvalsh(input=M.eye(2)),
+        lambda M, x, y: M.linalg.matrix_norm(input=M.eye(2)),
+        lambda M, x, y: M.linalg.norm(input=M.eye(2)), lambda M, x, y: M.linalg.svd(A=M.eye(2)).S,
+        lambda M, x, y: M.linalg.qr(A=M.eye(2)).R, lambda M, x, y: M.linalg.vecdot(x=x, y=y),
+        lambda M, x, y: M.linalg.solve(A=M.eye(3), B=y), lambda M, x, y: M.outer(input=x, vec2=y),
+        lambda M, x, y: M.linalg.cross(input=x, other=y, dim=0),
+        lambda M, x, y: M.tensordot(a=x, b=y, dims=1),
+    ]
+    for call in calls:
+        ours = call(dynet, dynet.tensor(v, dtype=dynet.float32),
+                    dynet.tensor(v * 2, dtype=dynet.float32))
+        theirs = call(torch, torch.tensor(v, dtype=torch.float32),
+                      torch.tensor(v * 2, dtype=torch.float32))
+        assert_close(ours, theirs.numpy(), rtol=1e-6)

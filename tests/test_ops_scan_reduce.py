@@ -259,3 +259,13 @@ def test_unique_matches_torch(device):
     for a, b in zip(ours, theirs):
         np.testing.assert_array_equal(host(a), b.numpy())
     assert host(dynet.unique(dynet.zeros(0, device=device))).shape == (0,)
+
+
+def test_cumsum_of_0d_and_integers_as_torch(device):
+    torch = pytest.importorskip("torch")
+    for value in (2.5, 3, True):
+        ours = dynet.cumsum(dynet.tensor(value, device=device), 0)
+        theirs = torch.cumsum(torch.tensor(value), 0)
+        assert ours.shape == () and str(ours.dtype)[6:] == str(theirs.dtype)[6:]
+    bools = dynet.cumsum(dynet.tensor([True, True, False], device=device), 0)
+    assert bools.dtype == dynet.int64 and host(bools).tolist() == [1, 2, 2]

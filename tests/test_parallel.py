@@ -226,3 +226,21 @@ def test_no_threads_left_running_after_interpreter_exit(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=60, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert out.returncode == 0, out.stderr
+
+
+def test_set_num_threads_limits_numpy_blas_too():
+    blas = parallel._blas_control()
+    if not blas.controllable:
+        pytest.skip("NumPy's BLAS cannot be controlled here")
+    before_dynet, before_blas = dynet.get_num_threads(), blas.get()
+    try:
+        dynet.set_num_threads(1)
+        assert blas.get() == 1
+        a = np.ones((64, 64), np.float32)
+        assert np.array_equal(parallel.matmul(a, a), a @ a)
+        assert blas.get() == 1  # a product leaves the limit in place
+        dynet.set_num_threads(2)
+        assert blas.get() == 2
+    finally:
+        dynet.set_num_threads(before_dynet)
+        blas.set(before_blas)

@@ -309,3 +309,17 @@ def test_modules():
     assert u.shape == (1, 12, 9) and nn.Fold((4, 4), 2)(u).shape == (1, 3, 4, 4)
     assert nn.PixelUnshuffle(2)(nn.PixelShuffle(2)(dynet.randn(1, 8, 2, 2))).shape == \
         (1, 8, 2, 2)
+
+
+def test_node_names_survive_backward():
+    x = dynet.randn(1, 1, 2, 2, 2, requires_grad=True)
+    outs = [F.max_pool3d(x, 2), F.avg_pool3d(x, 2)]
+    y, idx = F.max_pool3d(x, 2, return_indices=True)
+    outs.append(F.max_unpool3d(y, idx, 2))
+    y2, idx2 = F.max_pool2d(x[0], 2, return_indices=True)
+    outs.append(F.max_unpool2d(y2, idx2, 2))
+    for o in outs:
+        o.sum().backward()
+    assert [o.grad_fn.name() for o in outs] == [
+        "MaxPool3DWithIndicesBackward0", "AvgPool3DBackward0", "MaxUnpool3DBackward0",
+        "MaxUnpool2DBackward0"]

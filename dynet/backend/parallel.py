@@ -237,6 +237,7 @@ def get_num_threads():
         env = _env_threads()
         if env is not None:
             _num_threads = env
+            _limit_blas(env)
         else:
             _num_threads = _usable_cores() if _blas_control().controllable else 1
     return _num_threads
@@ -250,6 +251,16 @@ def set_num_threads(n):
     if n < 1:
         raise RuntimeError("set_num_threads expects a positive integer")
     _num_threads = int(n)  # run() replaces a pool of another size on its next call
+    _limit_blas(_num_threads)
+
+
+def _limit_blas(n):
+    """NumPy's BLAS gets the same thread count, as torch.set_num_threads limits its own BLAS:
+    set_num_threads(1) means one thread everywhere (an MLP step with OpenBLAS still on two
+    threads next to a busy core took 155 ms instead of 12; issue 13)."""
+    blas = _blas_control()
+    if blas.controllable:
+        blas.set(n)
 
 
 def ranges(n, work):

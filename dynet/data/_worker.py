@@ -21,6 +21,9 @@ import sys
 import traceback
 from dataclasses import dataclass
 
+from .. import random as _random
+from ..creation import randint
+
 _info = None  # the WorkerInfo inside a worker process, None in the main process
 _POLL_S = 1.0  # how often the main process checks that its workers are still alive
 
@@ -71,9 +74,8 @@ def _worker_loop(loader_state, index_queue, result_queue, worker_id, num_workers
     global _info
     dataset, fetch, init_fn, iterable = loader_state
     try:
-        import dynet
         random.seed(seed)
-        dynet.manual_seed(seed)
+        _random.manual_seed(seed)
         _info = WorkerInfo(worker_id, num_workers, seed, dataset)
         if init_fn is not None:
             init_fn(worker_id)
@@ -228,7 +230,6 @@ class _WorkerPool:
     """The worker processes with one index queue each and one shared result queue."""
 
     def __init__(self, loader):
-        import dynet
         ctx = loader.multiprocessing_context
         if ctx is None:
             ctx = multiprocessing.get_context()
@@ -238,7 +239,7 @@ class _WorkerPool:
         self.prefetch_factor = 2 if loader.prefetch_factor is None else loader.prefetch_factor
         self.prefetch_factor = max(1, self.prefetch_factor)
         self.epochs_started = 0
-        seed = int(dynet.randint(0, 2 ** 62, (1,), generator=loader.generator).item())
+        seed = int(randint(0, 2 ** 62, (1,), generator=loader.generator).item())
         state = (loader.dataset, loader._worker_fetch(), loader.worker_init_fn,
                  loader._iterable)
         self.result_queue = ctx.Queue()

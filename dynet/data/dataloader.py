@@ -11,9 +11,9 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, 
 
 import numpy as np
 
-import dynet
-
+from ..ops.functions import stack
 from ..random import Generator
+from ..tensor import Tensor
 from .dataset import Dataset, IterableDataset, _wrap
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
@@ -31,8 +31,8 @@ def default_collate(batch):
     key/position (tuples come back as lists, as in PyTorch).
     """
     elem = batch[0]
-    if isinstance(elem, dynet.Tensor):
-        return dynet.stack(list(batch), 0)
+    if isinstance(elem, Tensor):
+        return stack(list(batch), 0)
     if isinstance(elem, np.ndarray):
         if _NP_STR_OBJ.search(elem.dtype.str) is not None:
             raise TypeError(_COLLATE_ERR.format(elem.dtype))
@@ -80,7 +80,7 @@ def default_collate(batch):
 def default_convert(data):
     """Turns NumPy arrays (and scalars) inside `data` into tensors, leaving the rest as is;
     the collate function when automatic batching is off (batch_size=None)."""
-    if isinstance(data, dynet.Tensor):
+    if isinstance(data, Tensor):
         return data
     if isinstance(data, np.ndarray):
         if _NP_STR_OBJ.search(data.dtype.str) is not None:

@@ -16,10 +16,9 @@ from typing import Any, Tuple
 
 import numpy as np
 
-import dynet
-
 from .. import random as _random
 from ..backend import device_of, move
+from ..tensor import Tensor
 
 
 class Dataset:
@@ -45,7 +44,7 @@ class IterableDataset(Dataset):
 
 def _wrap(raw):
     """A Tensor around a fresh raw array (no copy, no graph)."""
-    return dynet.Tensor._make(raw, False)
+    return Tensor._make(raw, False)
 
 
 def _take(tensor, indices):
@@ -65,7 +64,7 @@ class TensorDataset(Dataset):
         *tensors: tensors that all have the same size in their first dimension.
     """
 
-    def __init__(self, *tensors: dynet.Tensor) -> None:
+    def __init__(self, *tensors: Tensor) -> None:
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor")
         sizes = [t.shape[0] if len(t.shape) else None for t in tensors]
@@ -78,14 +77,14 @@ class TensorDataset(Dataset):
                              f"(shapes {shapes}) must all be equal")
         self.tensors = tensors
 
-    def __getitem__(self, index: Any) -> Tuple[dynet.Tensor, ...]:
+    def __getitem__(self, index: Any) -> Tuple[Tensor, ...]:
         return tuple(t[index] for t in self.tensors)
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
 
     def _fetch_batch(self, indices):
-        if not all(isinstance(t, dynet.Tensor) for t in self.tensors):
+        if not all(isinstance(t, Tensor) for t in self.tensors):
             return NotImplemented
         # a list, as default_collate turns a batch of tuples into a list
         return [_take(t, indices) for t in self.tensors]

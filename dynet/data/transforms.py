@@ -8,20 +8,20 @@ array operation. A transform is batchable when it has `apply_batch` and `batchab
 
 import numpy as np
 
-import dynet
-
 from ..backend import xp_of
+from ..ops.functions import stack
+from ..tensor import Tensor
 
 
 def _raw(x):
     """The raw array behind a Tensor, an ndarray, or anything np.asarray accepts (PIL too)."""
-    if isinstance(x, dynet.Tensor):
+    if isinstance(x, Tensor):
         return x._data
     return np.asarray(x)
 
 
 def _wrap(raw):
-    return dynet.Tensor._make(raw, False)
+    return Tensor._make(raw, False)
 
 
 class Compose:
@@ -103,8 +103,8 @@ class Normalize:
         self.inplace = inplace
 
     def __call__(self, tensor):
-        if not isinstance(tensor, dynet.Tensor):
-            raise TypeError(f"Input tensor should be a dynet.Tensor. Got {type(tensor)}.")
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"Input tensor should be a Tensor. Got {type(tensor)}.")
         raw = tensor._data
         if raw.dtype.kind != "f":
             raise TypeError(f"Input tensor should be a float tensor. Got {tensor.dtype}.")
@@ -171,6 +171,6 @@ def apply_batch(transform, batch):
 
 def _per_sample(fn, batch):
     items = [fn(batch[i]) for i in range(len(batch))]
-    if items and isinstance(items[0], dynet.Tensor):
-        return dynet.stack(items, 0)
+    if items and isinstance(items[0], Tensor):
+        return stack(items, 0)
     return np.stack([_raw(x) for x in items]) if items else batch

@@ -1,7 +1,8 @@
 """Train LeNet-5 on MNIST-family digits, on CUDA when usable, else on the CPU.
 
     python -m dynet.examples.lenet [--device auto|cpu|cuda|cuda:N] [--dataset sample|mnist|
-        fashion-mnist] [--epochs 5] [--checkpoint FILE [--resume]] [--metrics-out F] [--plot F]
+        fashion-mnist] [--epochs 5] [--optimizer sgd|adam] [--schedule cosine|constant]
+        [--checkpoint FILE [--resume]] [--metrics-out F] [--plot F]
     mpirun -n 2 python -m dynet.examples.lenet --distributed [...]
 
 With --distributed each MPI rank trains a DistributedDataParallel replica on its share of
@@ -84,10 +85,13 @@ def evaluate(model, loader, device, distributed=False):
     return correct / max(total, 1)
 
 
-def train_one_epoch(model, loader, optimizer, device, desc, distributed=False, show=True):
-    """One pass over `loader`; returns (mean train loss, samples seen), over all ranks when
-    distributed."""
-    loss_sum = None
+def train_one_epoch(model, loader, optimizer, device, desc, distributed=False, show=True,
+                    scheduler=None):
+    """One pass over `loader`, stepping `scheduler` (if any) after every batch; returns
+    (mean train loss, samples seen), over all ranks when distributed."""
+    # each batch's loss stays a device tensor until the bar or the epoch needs the sum:
+    # adding them up every step cost two tensor ops per step (~40 us on the CPU)
+    losses, sizes = [], []
     seen = 0
     bar = progress_bar(len(loader), desc=desc, stream=None if show else io.StringIO())
     for x, y in loader:
@@ -96,19 +100,29 @@ def train_one_epoch(model, loader, optimizer, device, desc, distributed=False, s
         loss = nn.functional.cross_entropy(model(x), y)
         loss.backward()
         optimizer.step()
-        batch_loss = loss.detach() * y.shape[0]
-        loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
+        if scheduler is not None:
+            scheduler.step()
+        losses.append(loss.detach())
+        sizes.append(y.shape[0])
         seen += y.shape[0]
         # the running loss syncs with the device only when the bar is redrawn
-        bar.update(1, y.shape[0], loss=lambda: loss_sum.item() / seen)
+        bar.update(1, y.shape[0], loss=lambda: loss_total(losses, sizes).item() / seen)
     bar.close()
     if distributed:
-        totals = dynet.stack([loss_sum.double(), dynet.tensor(float(seen), device=device,
-                                                              dtype=dynet.float64)])
+        totals = dynet.stack([loss_total(losses, sizes).double(),
+                              dynet.tensor(float(seen), device=device, dtype=dynet.float64)])
         dynet.distributed.all_reduce(totals)
-        loss_total, seen = totals.tolist()
-        return loss_total / max(seen, 1), int(seen)
-    return loss_sum.item() / max(seen, 1), seen
+        total, seen = totals.tolist()
+        return total / max(seen, 1), int(seen)
+    return loss_total(losses, sizes).item() / max(seen, 1), seen
+
+
+def loss_total(losses, sizes):
+    """sum(batch mean loss * batch size) as a 0-d tensor on the losses' device."""
+    if not losses:
+        return dynet.zeros(())
+    weights = dynet.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
+    return (dynet.stack(losses) * weights).sum()
 
 
 def atomic_write_text(path, text):
@@ -159,8 +173,10 @@ def save_plot(history, path, title):
             os.unlink(tmp)
 
 
-def build_parser():
-    p = argparse.ArgumentParser(prog="python -m dynet.examples.lenet", description=__doc__,
+def build_parser(prog="python -m dynet.examples.lenet", description=__doc__,
+                 lr_help="0.05 for sgd, 0.001 for adam"):
+    """The training CLI; other example scripts reuse it with their own prog and text."""
+    p = argparse.ArgumentParser(prog=prog, description=description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
     p.add_argument("--dataset", default="sample", choices=["sample", "mnist", "fashion-mnist"],
@@ -171,8 +187,12 @@ def build_parser():
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=None,
-                   help="learning rate (default 0.05 for sgd, 0.001 for adam)")
-    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
+                   help=f"learning rate (default {lr_help})")
+    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"],
+                   help="sgd: Nesterov momentum 0.9 (default); adam")
+    p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"],
+                   help="learning rate over the run: cosine decay to 0, stepped every batch "
+                        "(default), or constant")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--subset", type=int, default=None,
                    help="train on the first N training samples only (quick smoke runs)")
@@ -203,9 +223,13 @@ def init_distributed(spec):
     return spec, dist.get_rank(), dist.get_world_size()
 
 
-def main(argv=None):
-    parser = build_parser()
+def main(argv=None, parser=None, model_fn=lambda args: LeNet5(), title="LeNet-5",
+         default_lr=None):
+    """Trains model_fn(args) as the options say (LeNet-5 by default); other examples pass
+    their own parser, model, plot title and {optimizer: default lr}. Returns the metrics."""
+    parser = parser or build_parser()
     args = parser.parse_args(argv)
+    spec = (model_fn, title, default_lr or {"sgd": 0.05, "adam": 1e-3})
     if args.epochs < 1 or args.batch_size < 1:
         parser.error("--epochs and --batch-size must be positive")
     if args.resume and not args.checkpoint:
@@ -220,13 +244,13 @@ def main(argv=None):
     if args.distributed:
         device_spec, rank, world = init_distributed(args.device)
     try:
-        return _train(args, parser, device_spec, rank, world)
+        return _train(args, parser, device_spec, rank, world, *spec)
     finally:
         if args.distributed:
             dynet.distributed.destroy_process_group()
 
 
-def _train(args, parser, device_spec, rank, world):
+def _train(args, parser, device_spec, rank, world, model_fn, title, default_lr):
     lead = rank == 0  # the rank that prints, checkpoints and writes files
     log = (lambda *a: print(*a, file=sys.stderr)) if lead else (lambda *a: None)
     try:
@@ -248,13 +272,16 @@ def _train(args, parser, device_spec, rank, world):
     log(f"dataset: {args.dataset} ({len(y_train)} train / {len(y_test)} held-out)")
 
     dynet.manual_seed(args.seed)
-    model = LeNet5().to(device)
+    model = model_fn(args).to(device)
     net = model  # what the optimizer steps and the loop calls; the module itself is saved
     if args.distributed:
         net = nn.parallel.DistributedDataParallel(model)
-    lr = args.lr if args.lr is not None else (0.05 if args.optimizer == "sgd" else 1e-3)
+    lr = args.lr if args.lr is not None else default_lr[args.optimizer]
     if args.optimizer == "sgd":
-        optimizer = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+        # Nesterov momentum and the cosine schedule below took the bundled sample from
+        # 95.95-97.1% to 97.7-98.1% held-out in 5 epochs (seeds 0-2, 1 and 2 threads;
+        # bench/NOTES.md), at the same time per step
+        optimizer = optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)
     else:
         optimizer = optim.Adam(model.parameters(), lr=lr)
 
@@ -270,6 +297,10 @@ def _train(args, parser, device_spec, rank, world):
         train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
                                   generator=shuffle_gen)
     test_loader = DataLoader(TensorDataset(x_test, y_test), batch_size=1000)
+    scheduler = None
+    if args.schedule == "cosine":
+        scheduler = optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=args.epochs * len(train_loader))
 
     history, start_epoch = [], 0
     if args.checkpoint and not args.resume and lead:
@@ -280,6 +311,8 @@ def _train(args, parser, device_spec, rank, world):
         state = dynet.load(args.checkpoint, map_location=device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and "scheduler" in state:
+            scheduler.load_state_dict(state["scheduler"])
         start_epoch, history = int(state["epoch"]), list(state["history"])
         log(f"resumed from {args.checkpoint} after epoch {start_epoch}")
 
@@ -291,7 +324,8 @@ def _train(args, parser, device_spec, rank, world):
         start = time.perf_counter()
         train_loss, seen = train_one_epoch(net, train_loader, optimizer, device,
                                            desc=f"epoch {epoch}/{args.epochs}",
-                                           distributed=args.distributed, show=lead)
+                                           distributed=args.distributed, show=lead,
+                                           scheduler=scheduler)
         accuracy = evaluate(model, test_loader, device, distributed=args.distributed)
         seconds = time.perf_counter() - start
         history.append({"epoch": epoch, "train_loss": train_loss, "test_accuracy": accuracy,
@@ -299,8 +333,11 @@ def _train(args, parser, device_spec, rank, world):
         log(f"epoch {epoch}/{args.epochs}: train loss {train_loss:.4f}, held-out accuracy "
             f"{100 * accuracy:.2f}%, {seconds:.1f} s")
         if args.checkpoint and lead:
-            dynet.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "epoch": epoch, "history": history}, args.checkpoint)
+            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "epoch": epoch, "history": history}
+            if scheduler is not None:
+                state["scheduler"] = scheduler.state_dict()
+            dynet.save(state, args.checkpoint)
 
     metrics = {"device": str(device), "dataset": args.dataset, "world_size": world,
                "epochs": history,
@@ -308,7 +345,7 @@ def _train(args, parser, device_spec, rank, world):
     if args.metrics_out and lead:
         atomic_write_text(args.metrics_out, json.dumps(metrics, indent=2) + "\n")
     if args.plot and history and lead:
-        save_plot(history, args.plot, f"LeNet-5 on {args.dataset} ({device})")
+        save_plot(history, args.plot, f"{title} on {args.dataset} ({device})")
     return metrics
 
 

@@ -2,18 +2,22 @@
 
 Argument checking lives here (PyTorch's signatures, defaults and error messages); the math
 is one autograd Function per call, in dynet.ops. Convolution and pooling come from
-dynet.ops.conv and dynet.ops.pool and are re-exported on first use.
+dynet.ops.conv and dynet.ops.pool, re-exported here.
 """
-import importlib
 import warnings
 
 import numpy as np
 
-from ..autograd.function import Function
 from ..backend import deferred, xp_of
-from ..backend.kernels.scatter import index_add_at
 from ..ops import activation as _act
+from ..ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
+                        conv_transpose3d, fold, unfold)
+from ..ops.pool import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d,
+                        max_pool2d, max_pool3d, max_unpool1d, max_unpool2d, max_unpool3d)
+from ..ops.sampling import (affine_grid, grid_sample, interpolate, pixel_shuffle,
+                           pixel_unshuffle, upsample, upsample_bilinear, upsample_nearest)
 from ..ops import dropout as _drop
+from ..ops.embedding import Embedding as _Embedding
 from ..ops import functions as _F
 from ..ops import loss as _loss
 from ..ops import normalization as _norm
@@ -30,46 +34,11 @@ __all__ = [
     "binary_cross_entropy_with_logits", "kl_div",
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-    "adaptive_avg_pool2d", "max_pool3d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
+    "adaptive_avg_pool2d", "scaled_dot_product_attention", "max_pool3d", "avg_pool3d", "max_unpool1d", "max_unpool2d",
     "max_unpool3d", "unfold", "fold", "pixel_shuffle", "pixel_unshuffle",
+    "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample",
+    "affine_grid",
 ]
-
-# ---------------------------------------------------------------- conv / pool (lazy)
-
-_LAZY = {
-    "conv1d": "dynet.ops.conv", "conv2d": "dynet.ops.conv", "conv3d": "dynet.ops.conv",
-    "conv_transpose1d": "dynet.ops.conv", "conv_transpose2d": "dynet.ops.conv",
-    "conv_transpose3d": "dynet.ops.conv",
-    "max_pool1d": "dynet.ops.pool", "max_pool2d": "dynet.ops.pool",
-    "avg_pool1d": "dynet.ops.pool", "avg_pool2d": "dynet.ops.pool",
-    "adaptive_avg_pool2d": "dynet.ops.pool", "max_pool3d": "dynet.ops.pool",
-    "avg_pool3d": "dynet.ops.pool", "max_unpool1d": "dynet.ops.pool",
-    "max_unpool2d": "dynet.ops.pool", "max_unpool3d": "dynet.ops.pool",
-    "unfold": "dynet.ops.conv", "fold": "dynet.ops.conv",
-    "pixel_shuffle": "dynet.ops.sampling", "pixel_unshuffle": "dynet.ops.sampling",
-}
-
-
-def __getattr__(name):
-    # Resolved on first use so this module imports whether or not conv/pool exist yet.
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name != module_name:
-            raise
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r} "
-                             f"({module_name} is not available)") from e
-    fn = getattr(module, name)
-    globals()[name] = fn
-    return fn
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
-
 
 # ---------------------------------------------------------------- helpers
 
@@ -400,30 +369,6 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
 
 # ---------------------------------------------------------------- embedding, one_hot
 
-class _Embedding(Function):
-    """weight[indices]; the gradient scatters back and skips padding_idx."""
-
-    @staticmethod
-    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
-        ctx.meta = (weight.shape, indices, padding_idx, scale_grad_by_freq)
-        return weight[indices]
-
-    @staticmethod
-    def backward(ctx, grad):
-        shape, indices, padding_idx, by_freq = ctx.meta
-        xp = xp_of(grad)
-        flat = indices.reshape(-1)
-        g2 = grad.reshape(flat.size, shape[1])
-        if by_freq:
-            counts = xp.bincount(flat, minlength=shape[0]).astype(grad.dtype)
-            g2 = g2 / counts[flat][:, None]
-        gw = xp.zeros(shape, dtype=grad.dtype)
-        index_add_at(gw, flat, g2)
-        if padding_idx is not None:
-            gw[padding_idx] = 0
-        return gw, None, None, None
-
-
 def _check_indices(name, t):
     if t._data.dtype.kind not in "iu":
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
@@ -727,3 +672,13 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     return _pointwise_loss("huber", input, target, weight, reduction, float(delta), False)
+
+
+from .attention import scaled_dot_product_attention  # noqa: E402,F401 (uses this module)
+
+# ---------------------------------------------------------------- the rest (distances, ...)
+
+from ._functional_ext import *  # noqa: E402,F401,F403
+from ._functional_ext import __all__ as _ext_all  # noqa: E402
+
+__all__ = __all__ + _ext_all

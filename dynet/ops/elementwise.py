@@ -1,4 +1,6 @@
 """Elementwise ops: arithmetic with broadcasting and the unary math functions."""
+import math
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -121,13 +123,29 @@ class Pow(Function):
         xp = xp_of(out)
         if ctx.needs_input_grad[0]:
             # PyTorch: 0 where b == 0, also at a == 0 (where b * a^(b-1) is 0 * inf)
-            ga = grad * b * a ** (b - 1)
-            ga = unbroadcast(xp.where(b == 0, ga.dtype.type(0), ga), _shape(a))
+            if _is_number(b):
+                ga = xp.zeros_like(grad) if b == 0 else grad * b * a ** (b - 1)
+            else:
+                ga = grad * b * a ** (b - 1)
+                ga = xp.where(b == 0, ga.dtype.type(0), ga)
+            ga = unbroadcast(ga, _shape(a))
         if ctx.needs_input_grad[1]:
             # d(a^b)/db = a^b log(a); PyTorch: 0 where a == 0 and b >= 0 (-inf for b < 0)
-            gb = grad * out * xp.log(a)
-            gb = unbroadcast(xp.where((a == 0) & (b >= 0), gb.dtype.type(0), gb), _shape(b))
+            if _is_number(a):
+                log_a = math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
+            else:
+                log_a = xp.log(a)
+            gb = grad * out * log_a
+            zero_base = a == 0
+            if not _is_number(zero_base) or zero_base:
+                gb = xp.where(zero_base & (b >= 0), gb.dtype.type(0), gb)
+            gb = unbroadcast(gb, _shape(b))
         return ga, gb
+
+
+def _is_number(x):
+    """A Python (or NumPy) scalar operand rather than an array: CuPy's where takes arrays."""
+    return not hasattr(x, "ndim") or isinstance(x, np.generic)
 
 
 class Neg(Function):

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import grad_mode, views
-from ..backend import move, xp_of
+from ..backend import deferred, move, xp_of
 from . import elementwise as ew
 from .. import random
 from . import convert, indexing, linalg, reduce
@@ -143,46 +143,46 @@ def _check_broadcast(name, a, b):
 
 # ---------------------------------------------------------------- arithmetic
 
-def add(a, b, alpha=1):
+def add(input, other, alpha=1):
     if alpha != 1:
-        b = mul(b, alpha)
+        other = mul(other, alpha)
     try:
-        return _binary(ew.Add, a, b)
+        return _binary(ew.Add, input, other)
     except ValueError:
-        _check_broadcast("add", a, b)
+        _check_broadcast("add", input, other)
         raise
 
 
-def sub(a, b, alpha=1):
+def sub(input, other, alpha=1):
     if alpha != 1:
-        b = mul(b, alpha)
+        other = mul(other, alpha)
     try:
-        return _binary(ew.Sub, a, b)
+        return _binary(ew.Sub, input, other)
     except ValueError:
-        _check_broadcast("sub", a, b)
+        _check_broadcast("sub", input, other)
         raise
 
 
-def mul(a, b):
+def mul(input, other):
     try:
-        return _binary(ew.Mul, a, b)
+        return _binary(ew.Mul, input, other)
     except ValueError:
-        _check_broadcast("mul", a, b)
+        _check_broadcast("mul", input, other)
         raise
 
 
-def div(a, b, rounding_mode=None):
-    a, b = _operand(a), _operand(b)
-    dt = result_type(a, b)
+def div(input, other, rounding_mode=None):
+    input, other = _operand(input), _operand(other)
+    dt = result_type(input, other)
     if rounding_mode is not None:
-        return _rounded_div(_cast(a, dt), _cast(b, dt), dt, rounding_mode)
+        return _rounded_div(_cast(input, dt), _cast(other, dt), dt, rounding_mode)
     if dt.kind != "f":
         dt = dtypes.get_default_dtype().np  # true division always gives a float, as in PyTorch
-    a, b = _cast(a, dt), _cast(b, dt)
+    input, other = _cast(input, dt), _cast(other, dt)
     try:
-        return ew.Div.apply(a, b)
+        return ew.Div.apply(input, other)
     except ValueError:
-        _check_broadcast("div", a, b)
+        _check_broadcast("div", input, other)
         raise
 
 
@@ -191,10 +191,8 @@ def _rounded_div(a, b, dt, mode):
     ra = a._data if isinstance(a, Tensor) else a
     rb = b._data if isinstance(b, Tensor) else b
     xp = xp_of(ra if isinstance(a, Tensor) else rb)
-    if dt.kind in "iu" and mode in ("floor", "trunc") and _divides_by_zero(xp, ra, rb):
-        # NumPy would warn and give 0; PyTorch's CPU kernels raise (a host sync on CUDA,
-        # where PyTorch does not check: integer division is not a training-step op)
-        raise RuntimeError("ZeroDivisionError")
+    if dt.kind in "iu" and mode in ("floor", "trunc"):
+        _check_divisor(xp, ra, rb)
     if mode == "floor":
         q = xp.floor_divide(ra, rb)
     elif mode == "trunc":
@@ -209,18 +207,28 @@ def _rounded_div(a, b, dt, mode):
     return Tensor._make(xp.asarray(q).astype(dt, copy=False), False)
 
 
-def _divides_by_zero(xp, ra, rb):
-    """True when some element of the (broadcast) result has a zero divisor."""
+def _check_divisor(xp, ra, rb):
+    """PyTorch's RuntimeError for an integer division with a zero divisor in some element
+    of the result (NumPy warns and gives 0): at once on the CPU, at the next host sync on
+    CUDA (backend/deferred.py)."""
     if getattr(ra, "size", 1) == 0 or getattr(rb, "size", 1) == 0:
-        return False
-    return bool((xp.asarray(rb) == 0).any())
+        return
+    bad = (xp.asarray(rb) == 0).any()
+
+    def fail():
+        raise RuntimeError("ZeroDivisionError")
+    if xp is np:
+        if bad:
+            fail()
+    else:
+        deferred.defer(bad, fail)
 
 
-def pow(a, b):  # noqa: A001 - PyTorch's name
-    a, b = _operand(a), _operand(b)
-    if result_type(a, b).kind in "biu":
-        return _integer_pow(a, b)
-    return _binary(ew.Pow, a, b)
+def pow(input, exponent):  # noqa: A001 - PyTorch's name
+    input, exponent = _operand(input), _operand(exponent)
+    if result_type(input, exponent).kind in "biu":
+        return _integer_pow(input, exponent)
+    return _binary(ew.Pow, input, exponent)
 
 
 def _integer_pow(a, b):
@@ -243,15 +251,15 @@ def _integer_pow(a, b):
     return Tensor._make(xp.asarray(out).astype(dt, copy=False), False)
 
 
-def neg(a):
-    return ew.Neg.apply(a)
+def neg(input):
+    return ew.Neg.apply(input)
 
 
 def _float_unary(fn):
-    def op(a):
-        if not _is_float(a._data.dtype):
-            a = a.to(dtypes.get_default_dtype())
-        return fn.apply(a)
+    def op(input):
+        if not _is_float(input._data.dtype):
+            input = input.to(dtypes.get_default_dtype())
+        return fn.apply(input)
     op.__name__ = fn.__name__.lower()
     op.__doc__ = f"Elementwise {op.__name__}."
     return op
@@ -268,53 +276,55 @@ tanh = _float_unary(ew.Tanh)
 sigmoid = _float_unary(ew.Sigmoid)
 
 
-def abs(a):  # noqa: A001
-    return ew.Abs.apply(a)
+def abs(input):  # noqa: A001
+    return ew.Abs.apply(input)
 
 
-def relu(a):
-    return ew.Relu.apply(a)
+def relu(input):
+    return ew.Relu.apply(input)
 
 
-def sign(a):
-    return ew.Sign.apply(a)
+def sign(input):
+    return ew.Sign.apply(input)
 
 
-def square(a):
-    return mul(a, a)
+def square(input):
+    return mul(input, input)
 
 
-def clamp(a, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's argument names
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     lo = _operand(min) if min is not None else None
     hi = _operand(max) if max is not None else None
-    dt = result_type(a, lo, hi)
-    return ew.Clamp.apply(_cast(a, dt), _cast(lo, dt), _cast(hi, dt))
+    dt = result_type(input, lo, hi)
+    return ew.Clamp.apply(_cast(input, dt), _cast(lo, dt), _cast(hi, dt))
 
 
 clip = clamp
 
 
-def maximum(a, b):
-    return _binary(ew.Maximum, a, b)
+def maximum(input, other):
+    return _binary(ew.Maximum, input, other)
 
 
-def minimum(a, b):
-    return _binary(ew.Minimum, a, b)
+def minimum(input, other):
+    return _binary(ew.Minimum, input, other)
 
 
-def where(condition, a=None, b=None):
-    if a is None and b is None:
+def where(condition, input=None, other=None):
+    if input is None and other is None:
         return nonzero(condition, as_tuple=True)
-    a, b = _operand(a), _operand(b)
-    dt = result_type(a, b)
+    input, other = _operand(input), _operand(other)
+    dt = result_type(input, other)
     xp = xp_of(condition._data)
     # Python numbers become 0-d arrays of the result dtype: where() has no weak scalars on
     # every backend
-    a = _cast(a, dt) if isinstance(a, Tensor) else Tensor._make(xp.asarray(a, dtype=dt), False)
-    b = _cast(b, dt) if isinstance(b, Tensor) else Tensor._make(xp.asarray(b, dtype=dt), False)
-    return ew.Where.apply(condition, a, b)
+    input = _cast(input, dt) if isinstance(input, Tensor) else \
+        Tensor._make(xp.asarray(input, dtype=dt), False)
+    other = _cast(other, dt) if isinstance(other, Tensor) else \
+        Tensor._make(xp.asarray(other, dtype=dt), False)
+    return ew.Where.apply(condition, input, other)
 
 
 def lerp(start, end, weight):
@@ -324,14 +334,14 @@ def lerp(start, end, weight):
 # ---------------------------------------------------------------- comparisons (no grad)
 
 def _compare(ufunc_name):
-    def op(a, b):
-        a, b = _operand(a), _operand(b)
-        ra = a._data if isinstance(a, Tensor) else a
-        rb = b._data if isinstance(b, Tensor) else b
-        if isinstance(a, Tensor) and isinstance(b, Tensor) and a.device != b.device:
+    def op(input, other):
+        input, other = _operand(input), _operand(other)
+        ra = input._data if isinstance(input, Tensor) else input
+        rb = other._data if isinstance(other, Tensor) else other
+        if isinstance(input, Tensor) and isinstance(other, Tensor) and input.device != other.device:
             raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
-                               f"least two devices, {a.device} and {b.device}!")
-        xp = xp_of(ra if isinstance(a, Tensor) else rb)
+                               f"least two devices, {input.device} and {other.device}!")
+        xp = xp_of(ra if isinstance(input, Tensor) else rb)
         return Tensor._make(getattr(xp, ufunc_name)(ra, rb), False)
     op.__name__ = ufunc_name
     return op
@@ -348,106 +358,108 @@ logical_or = _compare("logical_or")
 logical_xor = _compare("logical_xor")
 
 
-def logical_not(a):
-    return Tensor._make(xp_of(a._data).logical_not(a._data), False)
+def logical_not(input):
+    return Tensor._make(xp_of(input._data).logical_not(input._data), False)
 
 
-def isnan(a):
-    return Tensor._make(xp_of(a._data).isnan(a._data), False)
+def isnan(input):
+    return Tensor._make(xp_of(input._data).isnan(input._data), False)
 
 
-def isinf(a):
-    return Tensor._make(xp_of(a._data).isinf(a._data), False)
+def isinf(input):
+    return Tensor._make(xp_of(input._data).isinf(input._data), False)
 
 
-def isfinite(a):
-    return Tensor._make(xp_of(a._data).isfinite(a._data), False)
+def isfinite(input):
+    return Tensor._make(xp_of(input._data).isfinite(input._data), False)
 
 
-def equal(a, b):
+def equal(input, other):
     """True if both have the same shape and elements (one host sync)."""
-    return a.shape == b.shape and builtins.bool((a._data == b._data).all())
+    return input.shape == other.shape and builtins.bool((input._data == other._data).all())
 
 
-def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
-    return builtins.bool(xp_of(a._data).allclose(a._data, b._data, rtol=rtol, atol=atol,
+def allclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+    return builtins.bool(xp_of(input._data).allclose(input._data, other._data, rtol=rtol, atol=atol,
                                                  equal_nan=equal_nan))
 
 
-def isclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
-    b = b._data if isinstance(b, Tensor) else b
-    return Tensor._make(xp_of(a._data).isclose(a._data, b, rtol=rtol, atol=atol,
+def isclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+    other = other._data if isinstance(other, Tensor) else other
+    return Tensor._make(xp_of(input._data).isclose(input._data, other, rtol=rtol, atol=atol,
                                                equal_nan=equal_nan), False)
 
 
 # ---------------------------------------------------------------- reductions
 
 def _dims(dim, axis):
+    if dim is not None and axis is not None:  # axis is NumPy's name for dim, as in PyTorch
+        raise TypeError("got multiple values for argument 'dim' (axis is its alias)")
     return axis if dim is None else dim
 
 
-def sum(a, dim=None, keepdim=False, dtype=None, axis=None):  # noqa: A001
+def sum(input, dim=None, keepdim=False, dtype=None, axis=None):  # noqa: A001
     if dim is None and axis is None and dtype is None and not keepdim \
-            and a._data.dtype.kind == "f":
-        return reduce.Sum.apply(a)  # x.sum(): one argument for apply to look at
+            and input._data.dtype.kind == "f":
+        return reduce.Sum.apply(input)  # x.sum(): one argument for apply to look at
     dim = _dims(dim, axis)
     np_dtype = dtypes.get_dtype(dtype).np if dtype is not None else None
-    if np_dtype is None and a._data.dtype.kind in "biu":
+    if np_dtype is None and input._data.dtype.kind in "biu":
         np_dtype = np.int64  # PyTorch sums bools and integers as int64
-    return reduce.Sum.apply(a, dim, keepdim, np_dtype)
+    return reduce.Sum.apply(input, dim, keepdim, np_dtype)
 
 
-def mean(a, dim=None, keepdim=False, dtype=None, axis=None):
+def mean(input, dim=None, keepdim=False, dtype=None, axis=None):
     dim = _dims(dim, axis)
     if dtype is not None:
-        a = a.to(dtypes.get_dtype(dtype))
-    if not _is_float(a._data.dtype):
+        input = input.to(dtypes.get_dtype(dtype))
+    if not _is_float(input._data.dtype):
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either "
-                           f"a floating point or complex dtype. Got: {a.dtype}")
-    return reduce.Mean.apply(a, dim, keepdim)
+                           f"a floating point or complex dtype. Got: {input.dtype}")
+    return reduce.Mean.apply(input, dim, keepdim)
 
 
-def var(a, dim=None, unbiased=None, keepdim=False, correction=None):
+def var(input, dim=None, unbiased=None, keepdim=False, correction=None):
     if isinstance(dim, bool):  # the overload var(input, unbiased)
         dim, unbiased = None, dim
-    if not _is_float(a._data.dtype):
+    if not _is_float(input._data.dtype):
         raise RuntimeError(f"std and var only support floating point and complex dtypes "
-                           f"(got {a.dtype})")
+                           f"(got {input.dtype})")
     if unbiased is not None and correction is None:
         correction = 1 if unbiased else 0
     if correction is None:
         correction = 1
-    return reduce.Var.apply(a, dim, correction, keepdim)
+    return reduce.Var.apply(input, dim, correction, keepdim)
 
 
-def std(a, dim=None, unbiased=None, keepdim=False, correction=None):
-    return sqrt(var(a, dim, unbiased, keepdim, correction))
+def std(input, dim=None, unbiased=None, keepdim=False, correction=None):
+    return sqrt(var(input, dim, unbiased, keepdim, correction))
 
 
-def var_mean(a, dim=None, unbiased=None, keepdim=False, correction=None):
-    return var(a, dim, unbiased, keepdim, correction), mean(a, dim, keepdim)
+def var_mean(input, dim=None, unbiased=None, keepdim=False, correction=None):
+    return var(input, dim, unbiased, keepdim, correction), mean(input, dim, keepdim)
 
 
-def std_mean(a, dim=None, unbiased=None, keepdim=False, correction=None):
-    return std(a, dim, unbiased, keepdim, correction), mean(a, dim, keepdim)
+def std_mean(input, dim=None, unbiased=None, keepdim=False, correction=None):
+    return std(input, dim, unbiased, keepdim, correction), mean(input, dim, keepdim)
 
 
-def prod(a, dim=None, keepdim=False, dtype=None):
+def prod(input, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
-        a = a.to(dtypes.get_dtype(dtype))
-    return reduce.Prod.apply(a, dim, keepdim)
+        input = input.to(dtypes.get_dtype(dtype))
+    return reduce.Prod.apply(input, dim, keepdim)
 
 
-def amax(a, dim=(), keepdim=False):
+def amax(input, dim=(), keepdim=False):
     dim = None if dim == () else dim
-    _check_reducible("amax", a, dim)
-    return reduce.Amax.apply(a, dim, keepdim, True)
+    _check_reducible("amax", input, dim)
+    return reduce.Amax.apply(input, dim, keepdim, True)
 
 
-def amin(a, dim=(), keepdim=False):
+def amin(input, dim=(), keepdim=False):
     dim = None if dim == () else dim
-    _check_reducible("amin", a, dim)
-    return reduce.Amax.apply(a, dim, keepdim, False)
+    _check_reducible("amin", input, dim)
+    return reduce.Amax.apply(input, dim, keepdim, False)
 
 
 def _check_reducible(name, a, dim):
@@ -504,20 +516,22 @@ def _extreme(a, dim, keepdim, largest):
                                               False))
 
 
-def max(a, dim=None, keepdim=False):  # noqa: A001
-    return _extreme(a, dim, keepdim, True)
+def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
+    """The largest element, (values, indices) along dim, or maximum(input, other)."""
+    return _extreme(input, dim if other is None else other, keepdim, True)
 
 
-def min(a, dim=None, keepdim=False):  # noqa: A001
-    return _extreme(a, dim, keepdim, False)
+def min(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
+    """The smallest element, (values, indices) along dim, or minimum(input, other)."""
+    return _extreme(input, dim if other is None else other, keepdim, False)
 
 
-def argmax(a, dim=None, keepdim=False):
-    return _argext(a, dim, keepdim, True)
+def argmax(input, dim=None, keepdim=False):
+    return _argext(input, dim, keepdim, True)
 
 
-def argmin(a, dim=None, keepdim=False):
-    return _argext(a, dim, keepdim, False)
+def argmin(input, dim=None, keepdim=False):
+    return _argext(input, dim, keepdim, False)
 
 
 def _argext(a, dim, keepdim, largest):
@@ -536,43 +550,48 @@ def _argext(a, dim, keepdim, largest):
     return Tensor._make(out.astype(np.int64, copy=False), False)
 
 
-def logsumexp(a, dim, keepdim=False):
-    return reduce.LogSumExp.apply(a, dim, keepdim)
+def logsumexp(input, dim, keepdim=False):
+    return reduce.LogSumExp.apply(input, dim, keepdim)
 
 
-def norm(a, p="fro", dim=None, keepdim=False, dtype=None):
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if dtype is not None:
-        a = a.to(dtypes.get_dtype(dtype))
+        input = input.to(dtypes.get_dtype(dtype))
     if p in ("fro", None):
         p = 2
     if p == "nuc":
         from .linalg_functions import matrix_norm
-        return matrix_norm(a, "nuc", (-2, -1) if dim is None else dim, keepdim)
-    return reduce.Norm.apply(a, float(p), dim, keepdim)
+        return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)
+    return reduce.Norm.apply(input, float(p), dim, keepdim)
 
 
-def cumsum(a, dim, dtype=None):
+def cumsum(input, dim, dtype=None):
     if dtype is not None:
-        a = a.to(dtypes.get_dtype(dtype))
-    return reduce.Cumsum.apply(a, normalize_dim(dim, a.ndim))
+        input = input.to(dtypes.get_dtype(dtype))
+    elif input._data.dtype.kind in "biu":
+        input = input.to(dtypes.int64)  # PyTorch accumulates integers and bools as int64
+    d = normalize_dim(dim, input.ndim)
+    if input.ndim == 0:
+        return reshape(reduce.Cumsum.apply(reshape(input, 1), 0), ())
+    return reduce.Cumsum.apply(input, d)
 
 
-def any(a, dim=None, keepdim=False):  # noqa: A001
-    axes = None if dim is None else normalize_dims(dim, a.ndim)
-    return Tensor._make(xp_of(a._data).asarray(a._data.any(axis=axes, keepdims=keepdim)),
+def any(input, dim=None, keepdim=False):  # noqa: A001
+    axes = None if dim is None else normalize_dims(dim, input.ndim)
+    return Tensor._make(xp_of(input._data).asarray(input._data.any(axis=axes, keepdims=keepdim)),
                         False)
 
 
-def all(a, dim=None, keepdim=False):  # noqa: A001
-    axes = None if dim is None else normalize_dims(dim, a.ndim)
-    return Tensor._make(xp_of(a._data).asarray(a._data.all(axis=axes, keepdims=keepdim)),
+def all(input, dim=None, keepdim=False):  # noqa: A001
+    axes = None if dim is None else normalize_dims(dim, input.ndim)
+    return Tensor._make(xp_of(input._data).asarray(input._data.all(axis=axes, keepdims=keepdim)),
                         False)
 
 
-def count_nonzero(a, dim=None):
-    axes = None if dim is None else normalize_dims(dim, a.ndim)
-    xp = xp_of(a._data)
-    return Tensor._make(xp.asarray(xp.count_nonzero(a._data, axis=axes)).astype(np.int64),
+def count_nonzero(input, dim=None):
+    axes = None if dim is None else normalize_dims(dim, input.ndim)
+    xp = xp_of(input._data)
+    return Tensor._make(xp.asarray(xp.count_nonzero(input._data, axis=axes)).astype(np.int64),
                         False)
 
 
@@ -590,35 +609,35 @@ def nonzero(input, *, out=None, as_tuple=False):  # noqa: A002
     return write_out(Tensor._make(rows, False), out, "nonzero")
 
 
-def sort(a, dim=-1, descending=False, stable=False):
-    xp = xp_of(a._data)
-    d = normalize_dim(dim, a.ndim)
-    key = -a._data if descending and a._data.dtype.kind != "b" else a._data
+def sort(input, dim=-1, descending=False, stable=False):
+    xp = xp_of(input._data)
+    d = normalize_dim(dim, input.ndim)
+    key = -input._data if descending and input._data.dtype.kind != "b" else input._data
     idx = xp.argsort(key, axis=d, kind="stable") if xp is np else xp.argsort(key, axis=d)
-    if descending and a._data.dtype.kind == "b":
+    if descending and input._data.dtype.kind == "b":
         idx = xp.flip(idx, d)
     idx = Tensor._make(idx.astype(np.int64, copy=False), False)
-    return ValuesIndices(_gather(a, d, idx), idx)
+    return ValuesIndices(_gather(input, d, idx), idx)
 
 
-def argsort(a, dim=-1, descending=False, stable=False):
-    return sort(a, dim, descending, stable).indices
+def argsort(input, dim=-1, descending=False, stable=False):
+    return sort(input, dim, descending, stable).indices
 
 
-def topk(a, k, dim=-1, largest=True, sorted=True):  # noqa: A002
-    d = normalize_dim(dim, a.ndim)
-    if k > a.shape[d]:
+def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+    d = normalize_dim(dim, input.ndim)
+    if k > input.shape[d]:
         raise RuntimeError(f"selected index k out of range: k={k} but dimension {d} of input "
-                           f"shape {tuple(a.shape)} has size {a.shape[d]}")
-    _, idx = sort(a, d, descending=largest)
+                           f"shape {tuple(input.shape)} has size {input.shape[d]}")
+    _, idx = sort(input, d, descending=largest)
     idx = idx.narrow(d, 0, k)
-    return ValuesIndices(_gather(a, d, idx), idx)
+    return ValuesIndices(_gather(input, d, idx), idx)
 
 
 # ---------------------------------------------------------------- linear algebra
 
-def matmul(a, b):
-    sa, sb = a._data.shape, b._data.shape  # raw shapes: no Size objects on the hot path
+def matmul(input, other):
+    sa, sb = input._data.shape, other._data.shape  # raw shapes: no Size objects on the hot path
     na, nb = len(sa), len(sb)
     if na == 0 or nb == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
@@ -632,37 +651,37 @@ def matmul(a, b):
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({ra} and {rb})")
         raise RuntimeError(f"matmul: shapes {tuple(sa)} and {tuple(sb)} cannot be multiplied "
                            f"(inner dimensions {k_a} and {k_b} differ)")
-    if a._data.dtype != b._data.dtype:
-        _same_dtype(a, b)
+    if input._data.dtype != other._data.dtype:
+        _same_dtype(input, other)
     try:
-        return linalg.MatMul.apply(a, b)
+        return linalg.MatMul.apply(input, other)
     except ValueError:
         raise RuntimeError(f"matmul: batch dimensions of shapes {tuple(sa)} and {tuple(sb)} "
                            f"cannot be broadcast") from None
 
 
-def mm(a, b):
-    if a.ndim != 2 or b.ndim != 2:
-        raise RuntimeError(f"mm: expected 2-D tensors, got shapes {tuple(a.shape)} and "
-                           f"{tuple(b.shape)}")
-    return matmul(a, b)
+def mm(input, mat2):
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got shapes {tuple(input.shape)} and "
+                           f"{tuple(mat2.shape)}")
+    return matmul(input, mat2)
 
 
-def bmm(a, b):
-    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+def bmm(input, mat2):
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
         raise RuntimeError(f"bmm: expected 3-D tensors with equal batch size, got shapes "
-                           f"{tuple(a.shape)} and {tuple(b.shape)}")
-    return matmul(a, b)
+                           f"{tuple(input.shape)} and {tuple(mat2.shape)}")
+    return matmul(input, mat2)
 
 
-def mv(a, v):
-    return matmul(a, v)
+def mv(input, vec):
+    return matmul(input, vec)
 
 
-def dot(a, b):
-    if a.ndim != 1 or b.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
-    return matmul(a, b)
+def dot(input, tensor):
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
+    return matmul(input, tensor)
 
 
 def linear(x, weight, bias=None):
@@ -697,26 +716,29 @@ def _shape_arg(shape):
     return tuple(shape)
 
 
-def reshape(a, *shape):
+def reshape(input, *shape, **kwargs):
+    if kwargs:  # reshape(input, shape=...)
+        shape = (_keyword("reshape", kwargs, "shape"),)
     shape = tuple(builtins.int(s) for s in _shape_arg(shape))
-    if shape == a.shape:
-        return Tensor._alias(a)
+    if shape == input.shape:
+        return Tensor._alias(input)
     try:
-        return shape_ops.Reshape.apply(a, shape)
+        return shape_ops.Reshape.apply(input, shape)
     except ValueError:
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size "
-                           f"{a.numel()}") from None
+                           f"{input.numel()}") from None
 
 
-def flatten(a, start_dim=0, end_dim=-1):
-    if a.ndim == 0:
-        return reshape(a, 1)
-    s = normalize_dim(start_dim, a.ndim)
-    e = normalize_dim(end_dim, a.ndim)
+def flatten(input, start_dim=0, end_dim=-1):
+    if input.ndim == 0:
+        return reshape(input, 1)
+    s = normalize_dim(start_dim, input.ndim)
+    e = normalize_dim(end_dim, input.ndim)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-    new = a.shape[:s] + (-1 if a.numel() else _prod(a.shape[s:e + 1]),) + a.shape[e + 1:]
-    return reshape(a, new)
+    new = (input.shape[:s] + (-1 if input.numel() else _prod(input.shape[s:e + 1]),) +
+           input.shape[e + 1:])
+    return reshape(input, new)
 
 
 def unflatten(input, dim, sizes):  # noqa: A002
@@ -744,48 +766,63 @@ def _prod(xs):
     return out
 
 
-def squeeze(a, dim=None):
+def squeeze(input, dim=None):
     if dim is None:
-        new = tuple(s for s in a.shape if s != 1)
+        new = tuple(s for s in input.shape if s != 1)
     else:
-        dims = normalize_dims(dim, a.ndim)
-        new = tuple(s for i, s in enumerate(a.shape) if not (i in dims and s == 1))
-    return reshape(a, new)
+        dims = normalize_dims(dim, input.ndim)
+        new = tuple(s for i, s in enumerate(input.shape) if not (i in dims and s == 1))
+    return reshape(input, new)
 
 
-def unsqueeze(a, dim):
-    d = normalize_dim(dim, a.ndim + 1)
-    return reshape(a, a.shape[:d] + (1,) + a.shape[d:])
+def unsqueeze(input, dim):
+    d = normalize_dim(dim, input.ndim + 1)
+    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
 
 
-def permute(a, *dims):
+def permute(input, *dims, **kwargs):
+    if kwargs:  # permute(input, dims=...)
+        dims = (_keyword("permute", kwargs, "dims"),)
     dims = _shape_arg(dims)
-    if len(dims) != a.ndim:
+    if len(dims) != input.ndim:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
                            f"not match the length of the desired ordering of dimensions i.e. "
-                           f"input.dim() = {a.ndim} is not equal to len(dims) = {len(dims)}")
-    dims = tuple(normalize_dim(d, a.ndim) for d in dims)
-    if sorted(dims) != list(range(a.ndim)):
+                           f"input.dim() = {input.ndim} is not equal to len(dims) = {len(dims)}")
+    dims = tuple(normalize_dim(d, input.ndim) for d in dims)
+    if sorted(dims) != list(range(input.ndim)):
         raise RuntimeError(f"permute(): duplicate dims are not allowed: {dims}")
-    return shape_ops.Permute.apply(a, dims)
+    return shape_ops.Permute.apply(input, dims)
 
 
-def transpose(a, dim0, dim1):
-    if a.ndim == 0:
-        return Tensor._alias(a)
-    d0, d1 = normalize_dim(dim0, a.ndim), normalize_dim(dim1, a.ndim)
-    dims = list(range(a.ndim))
+def transpose(input, dim0, dim1):
+    if input.ndim == 0:
+        return Tensor._alias(input)
+    d0, d1 = normalize_dim(dim0, input.ndim), normalize_dim(dim1, input.ndim)
+    dims = list(range(input.ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return shape_ops.Permute.apply(a, tuple(dims))
+    return shape_ops.Permute.apply(input, tuple(dims))
 
 
-swapaxes = swapdims = transpose
+swapdims = transpose
 
 
-def t(a):
-    if a.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {a.ndim}D")
-    return transpose(a, 0, 1) if a.ndim == 2 else Tensor._alias(a)
+def swapaxes(input, axis0, axis1):  # noqa: A002
+    """transpose() under NumPy's name and argument names."""
+    return transpose(input, axis0, axis1)
+
+
+def _keyword(name, kwargs, expected):
+    """The one keyword argument `expected` of a varargs function (reshape(shape=...))."""
+    if list(kwargs) != [expected]:
+        raise TypeError(f"{name}() got an unexpected keyword argument "
+                        f"'{next(k for k in kwargs if k != expected)}'")
+    return kwargs[expected]
+
+
+def t(input):
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return transpose(input, 0, 1) if input.ndim == 2 else Tensor._alias(input)
 
 
 def movedim(input, source, destination):  # noqa: A002
@@ -812,44 +849,44 @@ def movedim(input, source, destination):  # noqa: A002
 moveaxis = movedim
 
 
-def expand(a, *sizes):
+def expand(input, *sizes):
     sizes = _shape_arg(sizes)
-    lead = len(sizes) - a.ndim
+    lead = len(sizes) - input.ndim
     if lead < 0:
         raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be "
                            f"greater or equal to the number of dimensions in the tensor "
-                           f"({a.ndim})")
-    target = tuple(a.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-    for i, s in enumerate(a.shape):
+                           f"({input.ndim})")
+    target = tuple(input.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    for i, s in enumerate(input.shape):
         if s != 1 and s != target[i + lead]:
             raise RuntimeError(f"The expanded size of the tensor ({target[i + lead]}) must "
                                f"match the existing size ({s}) at non-singleton dimension "
                                f"{i + lead}.  Target sizes: {list(sizes)}.  Tensor sizes: "
-                               f"{list(a.shape)}")
-    return shape_ops.Expand.apply(a, target)
+                               f"{list(input.shape)}")
+    return shape_ops.Expand.apply(input, target)
 
 
-def broadcast_to(a, size):
-    return expand(a, *size)
+def broadcast_to(input, shape):
+    return expand(input, *shape)
 
 
-def repeat(a, *repeats):
+def repeat(input, *repeats):
     repeats = _shape_arg(repeats)
-    if len(repeats) < a.ndim:
+    if len(repeats) < input.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
                            "number of dimensions of tensor")
-    return shape_ops.Repeat.apply(a, repeats)
+    return shape_ops.Repeat.apply(input, repeats)
 
 
-def flip(a, dims):
+def flip(input, dims):
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    dims = tuple(normalize_dim(d, a.ndim) for d in dims)
+    dims = tuple(normalize_dim(d, input.ndim) for d in dims)
     for i, d in enumerate(dims):
         if d in dims[:i]:
             raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
-    if a.ndim == 0:
-        return Tensor._alias(a)
-    return shape_ops.Flip.apply(a, dims)
+    if input.ndim == 0:
+        return Tensor._alias(input)
+    return shape_ops.Flip.apply(input, dims)
 
 
 def cat(tensors, dim=0):
@@ -914,9 +951,9 @@ def narrow(input, dim, start, length):  # noqa: A002
     return getitem(input, index)
 
 
-def split(a, split_size_or_sections, dim=0):
-    d = normalize_dim(dim, a.ndim)
-    size = a.shape[d]
+def split(tensor, split_size_or_sections, dim=0):
+    d = normalize_dim(dim, tensor.ndim)
+    size = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         sizes = [builtins.min(step, size - s) for s in range(0, size, step)] or [0]
@@ -928,29 +965,29 @@ def split(a, split_size_or_sections, dim=0):
                                f"split_sizes={sizes}")
     out, start = [], 0
     for s in sizes:
-        out.append(narrow(a, d, start, s))
+        out.append(narrow(tensor, d, start, s))
         start += s
     views.mark_multi_output(out, "Split" if isinstance(split_size_or_sections, int)
                             else "SplitWithSizes")
     return tuple(out)
 
 
-def chunk(a, chunks, dim=0):
-    d = normalize_dim(dim, a.ndim)
-    step = -(-a.shape[d] // chunks)
-    return split(a, builtins.max(step, 1), d)
+def chunk(input, chunks, dim=0):
+    d = normalize_dim(dim, input.ndim)
+    step = -(-input.shape[d] // chunks)
+    return split(input, builtins.max(step, 1), d)
 
 
-def unbind(a, dim=0):
-    d = normalize_dim(dim, a.ndim)
-    out = tuple(select(a, d, i) for i in range(a.shape[d]))
+def unbind(input, dim=0):
+    d = normalize_dim(dim, input.ndim)
+    out = tuple(select(input, d, i) for i in range(input.shape[d]))
     views.mark_multi_output(out, "Unbind")
     return out
 
 
-def select(a, dim, index):
-    d = normalize_dim(dim, a.ndim)
-    return getitem(a, (slice(None),) * d + (index,))
+def select(input, dim, index):
+    d = normalize_dim(dim, input.ndim)
+    return getitem(input, (slice(None),) * d + (index,))
 
 
 def index_select(input, dim, index, *, out=None):  # noqa: A002
@@ -1016,53 +1053,64 @@ def _raw_index(a, index):
                 raise IndexError("tensors used as indices must be long, int, byte or bool "
                                  "tensors")
         out.append(k)
-    return tuple(out)
+    return indexing.torch_key(tuple(out))
 
 
-def getitem(a, index):
+def getitem(input, index):
     # an int or a slice needs no conversion (the common x[i], x[:n])
-    key = index if type(index) is int or type(index) is slice else _raw_index(a, index)
+    key = index if type(index) is int or type(index) is slice else _raw_index(input, index)
     try:
-        return indexing.GetItem.apply(a, key)
+        return indexing.GetItem.apply(input, key)
     except IndexError as e:
-        raise IndexError(f"{e} (indexing a tensor of shape {tuple(a.shape)})") from None
+        raise IndexError(f"{e} (indexing a tensor of shape {tuple(input.shape)})") from None
 
 
-def setitem(a, index, value):
-    key = _raw_index(a, index)
+def setitem(input, index, value):
+    key = _raw_index(input, index)
     value = _operand(value)
     is_tensor = isinstance(value, Tensor)
-    if is_tensor and value.device != a.device:
+    if is_tensor and value.device != input.device:
         raise RuntimeError(f"setitem: value is on {value.device} but the tensor is on "
-                           f"{a.device}")
-    if not (grad_mode._state.enabled and (a.requires_grad or views.base_requires_grad(a) or
-                                    is_tensor and value._requires_grad)):
-        views.check_overlap(a)
-        a._data[key] = value._data if is_tensor else value
-        views.bump(a)
+                           f"{input.device}")
+    if not (grad_mode._state.enabled and (input.requires_grad or
+                                          views.base_requires_grad(input) or
+                                          is_tensor and value._requires_grad)):
+        views.check_overlap(input)
+        view, key = indexing.write_target(input._data, key)
+        view[key] = value._data if is_tensor else value
+        views.bump(input)
         return
-    views.check_inplace(a)
-    # recorded out of place, then written into `a`, which gets the new node: the
+    views.check_inplace(input)
+    # recorded out of place, then written into `input`, which gets the new node: the
     # overwritten part of the old graph gets a zero gradient
-    out = indexing.IndexPut.apply(a, key, value.to(a.dtype) if is_tensor else value)
-    views.commit_inplace(a, out)
+    out = indexing.IndexPut.apply(input, key, value.to(input.dtype) if is_tensor else value)
+    views.commit_inplace(input, out)
 
 
-def gather(a, dim, index):
-    d = normalize_dim(dim, a.ndim)
-    if index.ndim != a.ndim:
+def gather(input, dim, index):
+    d = normalize_dim(dim, input.ndim)
+    if index.ndim != input.ndim:
         raise RuntimeError(f"Index tensor must have the same number of dimensions as input "
                            f"tensor (index shape {tuple(index.shape)}, input shape "
-                           f"{tuple(a.shape)})")
-    size, raw = a._data.shape[d] if a.ndim else 1, index._data
-    # NumPy raises IndexError above the size and wraps negative indices; CuPy wraps both
-    # silently. PyTorch's RuntimeError names the first bad index (a host sync on CUDA,
-    # where PyTorch asserts on the device).
-    bad = (raw < 0) | (raw >= size)
-    if raw.size and bool(bad.any()):
-        value = int(raw.reshape(-1)[int(bad.reshape(-1).argmax())])
-        raise RuntimeError(f"index {value} is out of bounds for dimension {d} with size {size}")
-    return _gather(a, d, index)
+                           f"{tuple(input.shape)})")
+    size, raw = input._data.shape[d] if input.ndim else 1, index._data
+    if raw.size:
+        # NumPy raises IndexError above the size and wraps negative indices; CuPy wraps
+        # both. PyTorch raises a RuntimeError naming the first bad index: at once on the
+        # CPU, at the next host sync on CUDA (backend/deferred.py), clipped meanwhile.
+        bad = (raw < 0) | (raw >= size)
+
+        def fail():
+            value = int(raw.reshape(-1)[int(bad.reshape(-1).argmax())])
+            raise RuntimeError(f"index {value} is out of bounds for dimension {d} with size "
+                               f"{size}")
+        if type(raw) is np.ndarray or size == 0:
+            if size == 0 or bad.any():
+                fail()
+        else:
+            deferred.defer(bad.any(), fail)
+            index = Tensor._make(raw.clip(0, size - 1), False)
+    return _gather(input, d, index)
 
 
 def _gather(a, d, index):
@@ -1093,64 +1141,66 @@ def take_along_dim(input, indices, dim=None, *, out=None):  # noqa: A002
     return write_out(gather(a, d, idx), out, "take_along_dim")
 
 
-def masked_fill(a, mask, value):
-    mask = mask if isinstance(mask, Tensor) else Tensor._make(xp_of(a._data).asarray(mask),
+def masked_fill(input, mask, value):
+    mask = mask if isinstance(mask, Tensor) else Tensor._make(xp_of(input._data).asarray(mask),
                                                               False)
     if isinstance(value, Tensor):
-        value = value.to(a.dtype)
+        value = value.to(input.dtype)
     else:
-        value = Tensor._make(xp_of(a._data).asarray(value, dtype=a._data.dtype), False)
-    return ew.Where.apply(mask, value, a)
+        value = Tensor._make(xp_of(input._data).asarray(value, dtype=input._data.dtype), False)
+    return ew.Where.apply(mask, value, input)
 
 
 
 # ---------------------------------------------------------------- copies, casts, rounding
 
-def reshape_alias(a):
-    return shape_ops.Reshape.apply(a, a._data.shape)
+def reshape_alias(input):
+    return shape_ops.Reshape.apply(input, input._data.shape)
 
 
-def clone(a):
-    return ew.Clone.apply(a)
+def clone(input):
+    return ew.Clone.apply(input)
 
 
-def contiguous(a):
-    return ew.Clone.apply(a)
+def contiguous(input):
+    return ew.Clone.apply(input)
 
 
-def cast(a, np_dtype):
-    if a._requires_grad and np.dtype(np_dtype).kind != "f":
-        return Tensor._make(a._data.astype(np_dtype), False)
-    return convert.Cast.apply(a, np_dtype)
+def cast(input, np_dtype):
+    if input._requires_grad and np.dtype(np_dtype).kind != "f":
+        return Tensor._make(input._data.astype(np_dtype), False)
+    return convert.Cast.apply(input, np_dtype)
 
 
-def to_device(a, device):
-    return convert.ToDevice.apply(a, device)
+def to_device(input, device):
+    return convert.ToDevice.apply(input, device)
 
 
-def copy_into(a, src):
+def copy_into(input, src):
     """src broadcast to a's shape and dtype, as a new tensor (the value of a.copy_(src))."""
-    xp = xp_of(a._data)
+    xp = xp_of(input._data)
     raw = src._data if isinstance(src, Tensor) else src
-    return Tensor._make(xp.broadcast_to(xp.asarray(raw, dtype=a._data.dtype), a._data.shape),
+    return Tensor._make(xp.broadcast_to(xp.asarray(raw, dtype=input._data.dtype),
+                                        input._data.shape),
                         False)
 
 
-def sample_into(a, kind, p0, p1, generator):
+def sample_into(input, kind, p0, p1, generator):
     """Fills `a` in place from U[p0, p1) or N(p0, p1) on its own device's generator."""
-    if grad_mode._state.enabled and a.requires_grad:
-        views.check_inplace(a)
-    gen = generator if generator is not None else random.generator_for(a.device)
+    if grad_mode._state.enabled and input.requires_grad:
+        views.check_inplace(input)
+    gen = generator if generator is not None else random.generator_for(input.device)
     draw = gen.stream.uniform if kind == "uniform" else gen.stream.normal
-    views.write(a, draw(a._data.shape, builtins.float(p0), builtins.float(p1), a._data.dtype))
-    return a
+    views.write(input, draw(input._data.shape, builtins.float(p0), builtins.float(p1),
+                            input._data.dtype))
+    return input
 
 
 def _rounding(fn):
-    def op(a):
-        if not _is_float(a._data.dtype):
-            return Tensor._make(a._data.copy(), False)
-        return fn.apply(a)
+    def op(input):
+        if not _is_float(input._data.dtype):
+            return Tensor._make(input._data.copy(), False)
+        return fn.apply(input)
     op.__name__ = fn.__name__.lower()
     op.__doc__ = f"Elementwise {op.__name__} (zero gradient, as in PyTorch)."
     return op
@@ -1161,42 +1211,42 @@ ceil = _rounding(ew.Ceil)
 trunc = _rounding(ew.Trunc)
 
 
-def round(a, decimals=0):  # noqa: A001
-    if not _is_float(a._data.dtype):
-        return Tensor._make(a._data.copy(), False)
-    return ew.Round.apply(a, decimals)
+def round(input, decimals=0):  # noqa: A001
+    if not _is_float(input._data.dtype):
+        return Tensor._make(input._data.copy(), False)
+    return ew.Round.apply(input, decimals)
 
 
-def reciprocal(a):
-    return div(1.0, a)
+def reciprocal(input):
+    return div(1.0, input)
 
 
-def remainder(a, b):
+def remainder(input, other):
     """Python-style modulo (sign of the divisor), as torch.remainder."""
-    q = div(a, b, rounding_mode="floor")
-    return sub(a, mul(q, b))
+    q = div(input, other, rounding_mode="floor")
+    return sub(input, mul(q, other))
 
 
-def fmod(a, b):
-    q = div(a, b, rounding_mode="trunc")
-    return sub(a, mul(q, b))
+def fmod(input, other):
+    q = div(input, other, rounding_mode="trunc")
+    return sub(input, mul(q, other))
 
 
-def bitwise(name, a, b):
-    rb = b._data if isinstance(b, Tensor) else b
-    return Tensor._make(getattr(xp_of(a._data), name)(a._data, rb), False)
+def bitwise(name, input, other):
+    rb = other._data if isinstance(other, Tensor) else other
+    return Tensor._make(getattr(xp_of(input._data), name)(input._data, rb), False)
 
 
-def softmax(a, dim=None, dtype=None):
+def softmax(input, dim=None, dtype=None):
     if dtype is not None:
-        a = a.to(dtypes.get_dtype(dtype))
-    return softmax_ops.Softmax.apply(a, normalize_dim(_softmax_dim(a, dim), a.ndim))
+        input = input.to(dtypes.get_dtype(dtype))
+    return softmax_ops.Softmax.apply(input, normalize_dim(_softmax_dim(input, dim), input.ndim))
 
 
-def log_softmax(a, dim=None, dtype=None):
+def log_softmax(input, dim=None, dtype=None):
     if dtype is not None:
-        a = a.to(dtypes.get_dtype(dtype))
-    return softmax_ops.LogSoftmax.apply(a, normalize_dim(_softmax_dim(a, dim), a.ndim))
+        input = input.to(dtypes.get_dtype(dtype))
+    return softmax_ops.LogSoftmax.apply(input, normalize_dim(_softmax_dim(input, dim), input.ndim))
 
 
 def _softmax_dim(a, dim):

@@ -18,13 +18,94 @@ def has_int_array(index):
     return False
 
 
+class Staged(tuple):
+    """An index PyTorch applies in two steps, as NumPy's a[pre][self]: `pre` holds the
+    integers (and the slices, None and Ellipsis), self the index arrays."""
+
+    pre = ()
+
+
+def _is_int(k):
+    """A Python/NumPy integer or a 0-d integer array (a 0-d index tensor)."""
+    if isinstance(k, (int, np.integer)):
+        return not isinstance(k, bool)
+    return getattr(k, "ndim", None) == 0 and k.dtype.kind in "iu"
+
+
+def _is_bool(k):
+    """A Python/NumPy bool or a 0-d bool array (a 0-d bool tensor)."""
+    return isinstance(k, (bool, np.bool_)) or (
+        getattr(k, "ndim", None) == 0 and k.dtype.kind == "b")
+
+
+def torch_key(key):
+    """`key` (a tuple of raw index items) with PyTorch's meaning.
+
+    PyTorch applies integer indices (Python ints and 0-d integer tensors) first, as
+    select(), and then the rest by NumPy's rules. NumPy instead counts an integer next to an
+    index array as one more advanced index, so x[1, :, d] puts d's dimensions first (the
+    advanced indices are separated by a slice) where PyTorch keeps them in place. A key with
+    both becomes a Staged one; any other key is returned unchanged."""
+    ints = arrays = False
+    for k in key:
+        if k is None or k is Ellipsis or isinstance(k, slice):
+            continue
+        if _is_int(k):
+            ints = True
+        elif _is_bool(k):
+            continue
+        elif getattr(k, "ndim", 0) == 0:  # what NumPy rejects, with its error
+            return key
+        else:
+            arrays = True
+    if not (ints and arrays):
+        return key
+    pre, rest = [], []
+    xp = xp_of(next(k for k in key if getattr(k, "ndim", 0)))
+    for k in key:
+        if k is None:
+            pre.append(None)
+            rest.append(slice(None))  # the new axis exists after `pre`
+        elif k is Ellipsis:
+            pre.append(k)
+            rest.append(k)
+        elif isinstance(k, slice):
+            pre.append(k)
+            rest.append(slice(None))
+        elif _is_int(k):
+            pre.append(int(k))  # a 0-d index tensor is read, as PyTorch's item() does
+        elif _is_bool(k):  # PyTorch: a new axis, indexed by [0] (True) or [] (False)
+            pre.append(None)
+            rest.append(xp.zeros(1 if k else 0, dtype=np.intp))
+        else:
+            pre.extend([slice(None)] * (k.ndim if k.dtype.kind == "b" else 1))
+            rest.append(k)
+    staged = Staged(rest)
+    staged.pre = tuple(pre)
+    return staged
+
+
+def apply_key(a, index):
+    """a[index] for a raw key from torch_key."""
+    if type(index) is Staged:
+        return a[index.pre][tuple(index)]
+    return a[index]
+
+
+def write_target(a, index):
+    """(view, key): writing view[key] writes a[index] (a[pre] is a basic-indexing view)."""
+    if type(index) is Staged:
+        return a[index.pre], tuple(index)
+    return a, index
+
+
 class GetItem(Function):
     is_view = True  # basic indexing; advanced indexing copies (see views.make_view)
     @staticmethod
     def forward(ctx, a, index):
         ctx.meta = (a.shape, index)
-        out = a[index]
-        if isinstance(out, np.generic):  # NumPy gives a scalar for x[i, j]: take a 0-d view
+        out = apply_key(a, index)
+        if isinstance(out, np.generic) and type(index) is not Staged:  # x[i, j]: a 0-d view
             out = a[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
         return out
 
@@ -32,10 +113,11 @@ class GetItem(Function):
     def backward(ctx, grad):
         shape, index = ctx.meta
         out = xp_of(grad).zeros(shape, dtype=grad.dtype)
-        if has_int_array(index):
-            index_add_at(out, index, grad)
+        view, key = write_target(out, index)
+        if has_int_array(key):
+            index_add_at(view, key, grad)
         else:
-            out[index] = grad
+            view[key] = grad
         return out, None
 
 
@@ -45,7 +127,8 @@ class IndexPut(Function):
     @staticmethod
     def forward(ctx, a, index, value):
         out = a.copy()
-        out[index] = value
+        view, key = write_target(out, index)
+        view[key] = value
         ctx.meta = (index, getattr(value, "shape", ()))
         return out
 
@@ -55,9 +138,10 @@ class IndexPut(Function):
         ga = gv = None
         if ctx.needs_input_grad[0]:
             ga = grad.copy()
-            ga[index] = 0
+            view, key = write_target(ga, index)
+            view[key] = 0
         if ctx.needs_input_grad[2]:
-            gv = unbroadcast(grad[index], vshape)
+            gv = unbroadcast(apply_key(grad, index), vshape)
         return ga, None, gv
 
 

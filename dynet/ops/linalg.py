@@ -413,3 +413,38 @@ def _qr_backward_tall(xp, q, r, gq, gr):
     copyltu = _tril(xp, mm) + _mT(_tril(xp, mm, -1))
     b = gq + q @ copyltu
     return _mT(xp.linalg.solve(r, _mT(b)))
+
+
+class Cdist2(Function):
+    """Euclidean distances between the rows of x1 (..., P, M) and x2 (..., R, M).
+
+    use_mm: |x1|^2 + |x2|^2 - 2 x1 x2^T through one matmul (PyTorch's choice for many rows;
+    it cancels for near points), else the exact difference form. The backward is the exact
+    one either way, by matmuls, 0 where a distance is 0 (as PyTorch).
+    """
+
+    @staticmethod
+    def forward(ctx, x1, x2, use_mm):
+        xp = xp_of(x1)
+        if use_mm:
+            sq = (x1 * x1).sum(-1)[..., :, None] + (x2 * x2).sum(-1)[..., None, :] \
+                - 2 * (x1 @ _mT(x2))
+            dist = xp.sqrt(xp.maximum(sq, 0))
+        else:
+            diff = x1[..., :, None, :] - x2[..., None, :, :]
+            dist = xp.sqrt((diff * diff).sum(-1))
+        ctx.save_for_backward(x1, x2, dist)
+        return dist
+
+    @staticmethod
+    def backward(ctx, grad):
+        x1, x2, dist = ctx.saved_tensors
+        xp = xp_of(grad)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = xp.where(dist == 0, 0, grad / xp.where(dist == 0, 1, dist))
+        g1 = g2 = None
+        if ctx.needs_input_grad[0]:
+            g1 = g.sum(-1)[..., None] * x1 - g @ x2
+        if ctx.needs_input_grad[1]:
+            g2 = g.sum(-2)[..., None] * x2 - _mT(g) @ x1
+        return g1, g2, None

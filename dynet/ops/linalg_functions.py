@@ -249,10 +249,10 @@ def _check_dot(a, b):
                            f"{_name(a)} and {_name(b)}")
 
 
-def dot(input, other, *, out=None):  # noqa: A002
+def dot(input, tensor, *, out=None):  # noqa: A002
     """The inner product of two 1-D tensors of one dtype."""
-    _check_dot(input, other)
-    return write_out(F.matmul(input, other), out, "dot")
+    _check_dot(input, tensor)
+    return write_out(F.matmul(input, tensor), out, "dot")
 
 
 def vdot(input, other, *, out=None):  # noqa: A002
@@ -397,8 +397,10 @@ def _check_float_only(name, a):
 _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):  # noqa: A002
+def matrix_norm(input, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None,  # noqa: A002
+                out=None):
     """Frobenius, nuclear, 1/-1 (columns), inf/-inf (rows) and 2/-2 (spectral) norms."""
+    A = input
     if dtype is not None:
         A = A.to(dtype)
     _check_float_only("linalg.matrix_norm", A)
@@ -439,9 +441,10 @@ def _to_last_two(A, d0, d1):
     return F.permute(A, rest + [d0, d1])
 
 
-def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A002
+def norm(input, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A002
     """torch.linalg.norm: a vector norm for one dim (or all, when ord is None), a matrix norm
     for two."""
+    A = input
     if isinstance(ord, str):
         return matrix_norm(A, ord, (-2, -1) if dim is None else dim, keepdim, dtype=dtype,
                            out=out)
@@ -570,8 +573,9 @@ def qr(A, mode="reduced", *, out=None):  # noqa: A002
     return write_out(QrResult(q, r), out, "linalg.qr")
 
 
-def cholesky(A, *, upper=False, out=None):  # noqa: A002
+def cholesky(input, *, upper=False, out=None):  # noqa: A002
     """The lower factor L of A = L L^T (its transpose with upper=True)."""
+    A = input
     _check_square("linalg.cholesky", A)
     low = L.Cholesky.apply(A)
     return write_out(low.mT if upper else low, out, "linalg.cholesky")
@@ -582,8 +586,9 @@ def _check_uplo(uplo):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {uplo}")
 
 
-def eigh(A, UPLO="L", *, out=None):  # noqa: A002, N803 - PyTorch's argument name
+def eigh(input, UPLO="L", *, out=None):  # noqa: A002, N803 - PyTorch's argument names
     """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix."""
+    A = input
     _check_square("linalg.eigh", A)
     _check_uplo(UPLO)
     packed = L.Eigh.apply(A, UPLO)
@@ -592,7 +597,8 @@ def eigh(A, UPLO="L", *, out=None):  # noqa: A002, N803 - PyTorch's argument nam
     return write_out(EighResult(w, v), out, "linalg.eigh")
 
 
-def eigvalsh(A, UPLO="L", *, out=None):  # noqa: A002, N803
+def eigvalsh(input, UPLO="L", *, out=None):  # noqa: A002, N803
+    A = input
     _check_square("linalg.eigvalsh", A)
     return write_out(eigh(A, UPLO).eigenvalues, out, "linalg.eigvalsh")
 
@@ -601,6 +607,11 @@ def eigvalsh(A, UPLO="L", *, out=None):  # noqa: A002, N803
 
 def inverse(input, *, out=None):  # noqa: A002
     return inv(input, out=out)
+
+
+def legacy_det(input, *, out=None):  # noqa: A002
+    """torch.det (argument `input`; torch.linalg.det names it A)."""
+    return det(input, out=out)
 
 
 def legacy_svd(input, some=True, compute_uv=True, *, out=None):  # noqa: A002
@@ -633,7 +644,7 @@ def install(Tensor):
     """Adds the Tensor methods PyTorch has for these functions."""
     for name, fn in (("outer", outer), ("ger", outer), ("inner", inner), ("kron", kron),
                      ("dot", dot), ("vdot", vdot), ("addmm", addmm), ("baddbmm", baddbmm),
-                     ("cross", cross), ("det", det), ("inverse", inverse), ("svd", legacy_svd),
+                     ("cross", cross), ("det", legacy_det), ("inverse", inverse), ("svd", legacy_svd),
                      ("qr", legacy_qr), ("cholesky", legacy_cholesky)):
         setattr(Tensor, name, fn)
     Tensor.addmm_ = _inplace(addmm)

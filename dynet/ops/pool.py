@@ -88,7 +88,7 @@ class MaxPoolNd(Function):
     """Max pooling over (N, C, *S) on the N-d kernels; indices go to `indices_out`."""
 
     def name(self):
-        return f"MaxPool{len(self.plan.S)}DWithIndicesBackward0"
+        return "MaxPool3DWithIndicesBackward0"  # only 3-D pooling runs here
 
     @staticmethod
     def forward(ctx, x, kernel=(), stride=(), padding=(), dilation=(), ceil_mode=False,
@@ -113,7 +113,7 @@ class MaxPoolNd(Function):
 
 class AvgPoolNd(Function):
     def name(self):
-        return f"AvgPool{len(self.plan.S)}DBackward0"
+        return "AvgPool3DBackward0"
 
     @staticmethod
     def forward(ctx, x, kernel=(), stride=(), padding=(), ceil_mode=False,
@@ -137,8 +137,11 @@ class AvgPoolNd(Function):
 class MaxUnpool(Function):
     """Scatters x to the positions `indices` (a raw int64 array shaped like x) of zeros."""
 
+    volumetric = False  # a class attribute: it outlives the node's saved state
+
     def name(self):
-        return f"MaxUnpool{len(self.out)}DBackward0"
+        # PyTorch runs 1-D unpooling as 2-D
+        return f"MaxUnpool{3 if self.volumetric else 2}DBackward0"
 
     @staticmethod
     def forward(ctx, x, indices=None, out=(), x_full=None):
@@ -153,6 +156,10 @@ class MaxUnpool(Function):
     def backward(ctx, grad):
         g = grad.reshape(ctx.full[:2] + tuple(ctx.out))
         return (poolnd.unpool_backward(g, ctx.indices, ctx.full).reshape(ctx.x_shape),)
+
+
+class MaxUnpool3d(MaxUnpool):
+    volumetric = True
 
 
 def _out_shape(view, y4_shape):
@@ -416,7 +423,8 @@ def _max_unpool(nd, input, indices, kernel_size, stride, padding, output_size): 
             sizes = "x".join(map(str, list(out) + ([1] if nd == 1 else [])))
             raise RuntimeError(f"Found an invalid max index: {lo if lo < 0 else hi} (output "
                                f"volumes are of size {sizes}")
-    return MaxUnpool.apply(input, indices=idx, out=tuple(out), x_full=x_full)
+    fn = MaxUnpool3d if nd == 3 else MaxUnpool
+    return fn.apply(input, indices=idx, out=tuple(out), x_full=x_full)
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0,  # noqa: A002

@@ -194,13 +194,28 @@ class Norm(Function):
                             g * xp.sign(a) * xp.abs(a) ** (p - 1) / safe ** (p - 1))
 
 
+def _cumsum(xp, a, axis):
+    """cumsum with PyTorch's CPU accumulator (at::acc_type): float64 for float32, float32
+    for float16, each partial sum rounded back. A float32 running sum of 2e6 values of 0.1
+    is 1.5% off; this one is PyTorch's 0.003 (the rounding of the exact sums)."""
+    if a.ndim == 0:  # NumPy's cumsum flattens a 0-d input to shape (1,)
+        return a.copy()
+    acc = _CUMSUM_ACC.get(a.dtype.char)
+    if acc is None:
+        return xp.cumsum(a, axis=axis)
+    return xp.cumsum(a, axis=axis, dtype=acc).astype(a.dtype, copy=False)
+
+
+_CUMSUM_ACC = {"f": np.float64, "e": np.float32}
+
+
 class Cumsum(Function):
     @staticmethod
     def forward(ctx, a, dim):
         ctx.dim = dim
-        return xp_of(a).cumsum(a, axis=dim)
+        return _cumsum(xp_of(a), a, dim)
 
     @staticmethod
     def backward(ctx, grad):
         xp = xp_of(grad)
-        return xp.flip(xp.cumsum(xp.flip(grad, ctx.dim), axis=ctx.dim), ctx.dim)
+        return xp.flip(_cumsum(xp, xp.flip(grad, ctx.dim), ctx.dim), ctx.dim)

@@ -66,8 +66,8 @@ class LSTMLayer(Function):
         hprev = xp.empty((N, P), dt) if train else None
         cprev = xp.empty((N, H), dt) if train else None
         rs = xp.empty((N, H), dt) if w_hr is not None else None
-        whh_t = w_hh.T
-        whr_t = None if w_hr is None else w_hr.T
+        whh_t = xp.ascontiguousarray(w_hh.T)  # a transposed view multiplies ~1.4x slower
+        whr_t = None if w_hr is None else xp.ascontiguousarray(w_hr.T)
         for rows, b in _steps(batch_sizes, reverse):
             hp, cp = hn[:b], cn[:b]
             if train:
@@ -128,7 +128,7 @@ class GRULayer(Function):
         acts = xp.empty((N, 3 * H), dt)
         ghs = xp.empty((N, 3 * H), dt)
         hprev = xp.empty((N, H), dt) if train else None
-        whh_t = w_hh.T
+        whh_t = xp.ascontiguousarray(w_hh.T)  # a transposed view multiplies ~1.4x slower
         for rows, b in _steps(batch_sizes, reverse):
             hp = hn[:b]
             if train:
@@ -178,7 +178,7 @@ class RNNLayer(Function):
         _state(h0, hn)
         train = any(ctx.needs_input_grad)
         hprev = xp.empty((N, H), dt) if train else None
-        whh_t = w_hh.T
+        whh_t = xp.ascontiguousarray(w_hh.T)  # a transposed view multiplies ~1.4x slower
         for rows, b in _steps(batch_sizes, reverse):
             hp = hn[:b]
             if train:

@@ -161,3 +161,30 @@ class MaxUnpool3d(_MaxUnpoolNd):
     """Inverse of MaxPool3d: values to their recorded positions, zeros elsewhere."""
 
     _tuple = staticmethod(_triple)
+
+
+class _AdaptiveMaxPoolNd(Module):
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """Max pooling to a fixed output length."""
+
+    def forward(self, input):  # noqa: A002
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """Max pooling to a fixed (H, W) output size (None keeps that input size)."""
+
+    def forward(self, input):  # noqa: A002
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+__all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]

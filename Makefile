@@ -27,10 +27,14 @@ with_cuda = $(subst $(space),$(comma),$(strip $(if $(filter cuda12,$(CUDA_EXTRA)
 # PyPI's Linux torch wheel is the CUDA build (several GB of nvidia-* wheels). Without a usable
 # NVIDIA driver, torch comes from PyTorch's CPU index (2.13.0+cpu, about 200 MB), which pip
 # prefers to PyPI's 2.13.0 because a local version label sorts higher.
-TORCH_INDEX := $(if $(CUDA_EXTRA),,--extra-index-url https://download.pytorch.org/whl/cpu)
+# The index is used only when it answers: an offline or firewalled machine (CI) keeps pip's
+# own sources instead of retrying an unreachable host for every package. Override with
+# TORCH_CPU_INDEX=URL, or TORCH_CPU_INDEX= to never use it.
+TORCH_CPU_INDEX ?= $(shell $(PYTHON) -c "import socket; socket.create_connection(('download.pytorch.org', 443), 3).close()" >/dev/null 2>&1 && echo https://download.pytorch.org/whl/cpu)
+TORCH_INDEX = $(if $(CUDA_EXTRA),,$(if $(TORCH_CPU_INDEX),--extra-index-url $(TORCH_CPU_INDEX)))
 # " --extra-index-url ..." (with its leading space) when the extras list asks for torch
 torch_index = $(if $(and $(TORCH_INDEX),$(filter torch bench,$(subst $(comma), ,$(1)))),$(space)$(TORCH_INDEX))
-TORCH_NOTE = $(if $(TORCH_INDEX),CPU-only torch from download.pytorch.org/whl/cpu,torch from PyPI with its CUDA wheels)
+TORCH_NOTE = $(if $(CUDA_EXTRA),torch from PyPI with its CUDA wheels,$(if $(TORCH_INDEX),CPU-only torch from download.pytorch.org/whl/cpu,download.pytorch.org is unreachable: torch from pip's configured sources (PyPI's Linux wheel is the CUDA build)))
 CUDA_NOTE = $(if $(CUDA_EXTRA),NVIDIA driver with CUDA $(CUDA_MAJOR): installing the $(CUDA_EXTRA) extra (CuPy + NVRTC + CUDA runtime wheels),$(if $(CUDA_MAJOR),NVIDIA driver with CUDA $(CUDA_MAJOR) is older than 12: no CuPy wheel for it; nothing GPU-related installed (CPU),no NVIDIA driver (nvidia-smi): nothing GPU-related installed (CPU)))
 
 $(BIN)/python:

@@ -11,7 +11,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
 
-def make_n(tmp_path, smi_output, *targets, extras="test"):
+CPU_INDEX_URL = "https://download.pytorch.org/whl/cpu"
+
+
+def make_n(tmp_path, smi_output, *targets, extras="test", cpu_index=CPU_INDEX_URL):
     bindir = tmp_path / "bin"
     bindir.mkdir()
     if smi_output is not None:
@@ -20,9 +23,11 @@ def make_n(tmp_path, smi_output, *targets, extras="test"):
         smi.chmod(0o755)
     # PATH without any real nvidia-smi: only the fake one, plus the tools make's shell needs
     env = dict(os.environ, PATH=f"{bindir}:/usr/bin:/bin")
+    # the index as if it answered (this machine may be offline); None: probe as make does
+    index = [] if cpu_index is None else [f"TORCH_CPU_INDEX={cpu_index}"]
     out = subprocess.run(["make", "-n", "-C", str(ROOT), *targets, f"EXTRAS={extras}",
-                          f"VENV={tmp_path}/venv"], env=env, capture_output=True, text=True,
-                         check=True)
+                          f"VENV={tmp_path}/venv", *index], env=env, capture_output=True,
+                         text=True, check=True)
     return out.stdout
 
 
@@ -77,6 +82,12 @@ def test_with_a_driver_torch_comes_from_pypi(tmp_path):
     assert "torch from PyPI with its CUDA wheels" in text
 
 
+def test_an_unreachable_cpu_index_is_not_used(tmp_path):
+    text = make_n(tmp_path, None, "bench", "test", extras="test,torch", cpu_index="")
+    assert "download.pytorch.org/whl" not in " ".join(installs(text))
+    assert "download.pytorch.org is unreachable" in text
+
+
 def test_without_torch_in_the_extras_no_extra_index(tmp_path):
     assert "download.pytorch.org" not in make_n(tmp_path, None, "test", "train")
 
@@ -92,8 +103,8 @@ def test_make_is_quiet(tmp_path):
     fake.chmod(0o755)
     env = dict(os.environ, PATH="/usr/bin:/bin")
     out = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory", "test", "bench",
-                          f"VENV={tmp_path}/venv"], env=env, capture_output=True, text=True,
-                         check=True)
+                          f"VENV={tmp_path}/venv", f"TORCH_CPU_INDEX={CPU_INDEX_URL}"],
+                         env=env, capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == [
         "make test: no NVIDIA driver (nvidia-smi): nothing GPU-related installed (CPU)",
         "make bench: CPU-only torch from download.pytorch.org/whl/cpu"]

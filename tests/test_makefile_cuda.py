@@ -14,6 +14,14 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 CPU_INDEX_URL = "https://download.pytorch.org/whl/cpu"
 
 
+def _clean_env(**changes):
+    """os.environ without make's own variables: under `make test` (CI) MAKEFLAGS would pass
+    the outer command line (EXTRAS=...) on to the make these tests run."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env.update(changes)
+    return env
+
+
 def make_n(tmp_path, smi_output, *targets, extras="test", cpu_index=CPU_INDEX_URL):
     bindir = tmp_path / "bin"
     bindir.mkdir()
@@ -22,7 +30,7 @@ def make_n(tmp_path, smi_output, *targets, extras="test", cpu_index=CPU_INDEX_UR
         smi.write_text(f"#!/bin/sh\ncat <<'END'\n{smi_output}\nEND\n")
         smi.chmod(0o755)
     # PATH without any real nvidia-smi: only the fake one, plus the tools make's shell needs
-    env = dict(os.environ, PATH=f"{bindir}:/usr/bin:/bin")
+    env = _clean_env(PATH=f"{bindir}:/usr/bin:/bin")
     # the index as if it answered (this machine may be offline); None: probe as make does
     index = [] if cpu_index is None else [f"TORCH_CPU_INDEX={cpu_index}"]
     out = subprocess.run(["make", "-n", "-C", str(ROOT), *targets, f"EXTRAS={extras}",
@@ -101,7 +109,7 @@ def test_make_is_quiet(tmp_path):
     fake = bindir / "python"
     fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
     fake.chmod(0o755)
-    env = dict(os.environ, PATH="/usr/bin:/bin")
+    env = _clean_env(PATH="/usr/bin:/bin")
     out = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory", "test", "bench",
                           f"VENV={tmp_path}/venv", f"TORCH_CPU_INDEX={CPU_INDEX_URL}"],
                          env=env, capture_output=True, text=True, check=True)

@@ -15,9 +15,11 @@ CPU_INDEX_URL = "https://download.pytorch.org/whl/cpu"
 
 
 def _clean_env(**changes):
-    """os.environ without make's own variables: under `make test` (CI) MAKEFLAGS would pass
-    the outer command line (EXTRAS=...) on to the make these tests run."""
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    """os.environ without make's own variables: under `make test EXTRAS=...` (CI) the outer
+    command line reaches the make these tests run through MAKEFLAGS and the environment."""
+    drop = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "EXTRAS", "ARGS", "VENV", "PYTHON", "V",
+            "TORCH_CPU_INDEX"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(changes)
     return env
 

@@ -71,3 +71,13 @@ def select(mask, grad):
         if not np.isnan(out).any():
             return np.asarray(out)  # 0-d inputs give a NumPy scalar
     return xp_of(grad).where(mask, grad, grad.dtype.type(0))
+
+
+def inplace_method(fn):
+    """Tensor method `<fn>_`: fn(self, ...) written back into self (Tensor._inplace, which
+    keeps views and version counters right)."""
+    def method(self, *args, **kwargs):
+        return self._inplace(lambda s: fn(s, *args, **kwargs))
+    method.__name__ = method.__qualname__ = fn.__name__ + "_"
+    method.__doc__ = f"In-place {fn.__name__}."
+    return method

@@ -11,7 +11,7 @@ from ..backend import xp_of
 from . import functions as F
 from . import indexing
 from ._out import write_out
-from ._util import normalize_dim
+from ._util import inplace_method as _inplace, normalize_dim
 
 
 def _index_array(name, index, input, *, one_d=False):
@@ -218,14 +218,6 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):  # noq
 
 _METHODS = ("masked_select masked_scatter argwhere take index_add index_copy index_fill "
             "scatter scatter_add scatter_reduce").split()
-
-
-def _inplace(fn):
-    def method(self, *args, **kwargs):
-        return self._inplace(lambda s: fn(s, *args, **kwargs))
-    method.__name__ = method.__qualname__ = fn.__name__ + "_"
-    method.__doc__ = f"In-place {fn.__name__}."
-    return method
 
 
 def install(Tensor):

@@ -12,7 +12,7 @@ from ..backend import xp_of
 from . import functions as F
 from . import shape as shape_ops
 from ._out import scalar_name as _scalar, write_out
-from ._util import normalize_dim
+from ._util import inplace_method as _inplace, normalize_dim
 
 
 def _need_dims(name, input, n):
@@ -285,14 +285,6 @@ def view_dtype(self, dtype):
 
 _METHODS = ("tril triu diagonal diag_embed diag roll rot90 repeat_interleave tile "
             "unfold").split()
-
-
-def _inplace(fn):
-    def method(self, *args, **kwargs):
-        return self._inplace(lambda s: fn(s, *args, **kwargs))
-    method.__name__ = method.__qualname__ = fn.__name__ + "_"
-    method.__doc__ = f"In-place {fn.__name__}."
-    return method
 
 
 def install(Tensor):

@@ -24,6 +24,8 @@ The storage model:
   grad_fn by replaying its steps on the base (`sync_view`), so views of a base modified in
   place (or siblings of a modified view) get the right history when next used.
 """
+import numpy as np
+
 from . import grad_mode
 from .function import Function
 
@@ -283,14 +285,39 @@ def track_saved(ctx, args, result):
 
 
 def _input_owning(s, args):
-    """The input tensor whose memory the saved view `s` lies in, if any."""
+    """The input tensor whose memory the saved view `s` lies in, if any.
+
+    Several inputs can be views of one buffer (an optimizer's flat parameter buffer,
+    dynet.optim._flat): then the one whose bytes hold s's first element is it."""
     if getattr(s, "base", None) is None:
         return None
     owner = _owner(s)
-    for a in args:
-        if isinstance(a, Tensor) and _owner(a._data) is owner:
-            return a
-    return None
+    found = [a for a in args if isinstance(a, Tensor) and _owner(a._data) is owner]
+    if len(found) > 1 and s.size:
+        at = _address(s)
+        for a in found:
+            lo, hi = _byte_span(a._data)
+            if lo <= at < hi:
+                return a
+    return found[0] if found else None
+
+
+def _address(array):
+    """The address of array's element 0 (NumPy or CuPy)."""
+    if isinstance(array, np.ndarray):
+        return array.__array_interface__["data"][0]
+    return array.data.ptr
+
+
+def _byte_span(array):
+    """[lo, hi): the bytes array's elements occupy (empty arrays occupy none)."""
+    lo = hi = _address(array)
+    if array.size == 0:
+        return lo, lo
+    for n, stride in zip(array.shape, array.strides):
+        ext = (n - 1) * stride
+        lo, hi = (lo + ext, hi) if ext < 0 else (lo, hi + ext)
+    return lo, hi + array.itemsize
 
 
 def check_saved(node):

@@ -241,6 +241,23 @@ class _PiecewiseConstant(Function):
         return xp_of(grad).zeros_like(grad), None
 
 
+class NormalSample(Function):
+    """mean + std * z for a standard normal z drawn by the caller (normal() with tensor
+    arguments): PyTorch records it with a zero gradient for mean and std."""
+
+    @staticmethod
+    def forward(ctx, mean, std, z):
+        xp = xp_of(z)
+        ctx.metas = [(xp.shape(v), getattr(v, "dtype", None)) for v in (mean, std)]
+        return (mean + std * z).astype(z.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = xp_of(grad)
+        return tuple(xp.zeros(shape, dtype) if need else None for (shape, dtype), need in
+                     zip(ctx.metas, ctx.needs_input_grad)) + (None,)
+
+
 class Sign(_PiecewiseConstant):
     @staticmethod
     def forward(ctx, a):

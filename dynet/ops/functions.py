@@ -867,8 +867,8 @@ def expand(input, *sizes):
     return shape_ops.Expand.apply(input, target)
 
 
-def broadcast_to(input, shape):
-    return expand(input, *shape)
+def broadcast_to(input, size):  # noqa: A002
+    return expand(input, *size)
 
 
 def repeat(input, *repeats):
@@ -1195,6 +1195,38 @@ def sample_into(input, kind, p0, p1, generator):
     views.write(input, draw(input._data.shape, builtins.float(p0), builtins.float(p1),
                             input._data.dtype))
     return input
+
+
+def normal_elementwise(mean, std, generator):
+    """N(mean, std) per element of mean and std broadcast (tensors or numbers, one at least
+    a tensor); a negative std element raises at once on the CPU, at the next host sync on
+    CUDA (backend/deferred.py)."""
+    like = mean if isinstance(mean, Tensor) else std
+    xp = xp_of(like._data)
+    raw = [v._data if isinstance(v, Tensor) else v for v in (mean, std)]
+    shape = _broadcast_shape(*[xp.shape(v) for v in raw])
+    if isinstance(std, Tensor) and raw[1].size:
+        bad = ~(raw[1] >= 0).all()  # NaN fails too, as PyTorch's std.min().ge(0)
+
+        def fail():
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        if xp is np:
+            if bad:
+                fail()
+        else:
+            deferred.defer(bad, fail)
+    z = generator.stream.normal(shape, 0.0, 1.0, like._data.dtype)
+    return ew.NormalSample.apply(mean, std, Tensor._make(z, False))
+
+
+def _broadcast_shape(a, b):
+    """np.broadcast_shapes with PyTorch's message."""
+    for i in range(1, builtins.min(len(a), len(b)) + 1):
+        if a[-i] != b[-i] and 1 not in (a[-i], b[-i]):
+            raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor "
+                               f"b ({b[-i]}) at non-singleton dimension "
+                               f"{builtins.max(len(a), len(b)) - i}")
+    return np.broadcast_shapes(a, b)
 
 
 def _rounding(fn):

@@ -119,7 +119,8 @@ def _binary(fn, a, b):
     # Python float or int (weakly typed, NEP 50). Everything else goes through _operand.
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
-            if a._data.dtype == b._data.dtype:
+            da, db = a._data.dtype, b._data.dtype
+            if da is db or da == db:
                 return fn.apply(a, b)
         elif type(b) in _FLOAT_INT and a._data.dtype.kind == "f":
             return fn.apply(a, b)

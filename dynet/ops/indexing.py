@@ -133,7 +133,7 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, a, index):
         ctx.meta = (a.shape, index)
-        out = apply_key(a, index)
+        out = a[index] if type(index) is not Staged else apply_key(a, index)
         if isinstance(out, np.generic) and type(index) is not Staged:  # x[i, j]: a 0-d view
             out = a[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
         return out

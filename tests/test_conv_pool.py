@@ -424,6 +424,105 @@ def test_lenet_block_matches_torch(device, rng):
     np.testing.assert_allclose(to_numpy(w2.grad), tw2.grad.numpy(), rtol=1e-3, atol=1e-2)
 
 
+# ---------------------------------------------------------------- inference and grad-free paths
+
+def _strided(a):
+    """A non-contiguous copy of `a` (every other element of a wider array)."""
+    wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), dtype=a.dtype)
+    wide[..., ::2] = a
+    return wide[..., ::2]
+
+
+@pytest.mark.parametrize("case", CONV_CASES + [
+    ((3, 6, 14, 14), (16, 6, 5, 5), (1, 1), (0, 0), (1, 1), 1),  # LeNet conv2: flat forward
+    ((2, 1, 28, 28), (6, 1, 5, 5), (1, 1), (2, 2), (1, 1), 1),   # per-sample GEMMs
+])
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv2d_no_grad_matches_torch_and_saves_nothing(device, rng, case, bias):
+    torch = pytest.importorskip("torch")
+    xs, ws, stride, padding, dilation, groups = case
+    x = _strided(rng.standard_normal(xs).astype(np.float32))
+    w = rng.standard_normal(ws).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32) if bias else None
+    args = (stride, padding, dilation, groups)
+    ref = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w),
+                                     None if b is None else torch.tensor(b), *args).numpy()
+    wt = _t(w, device, True)
+    bt = None if b is None else _t(b, device, True)
+    with dynet.no_grad():
+        y = C.conv2d(_t(x, device), wt, bt, *args)
+    assert y.grad_fn is None and not y.requires_grad
+    np.testing.assert_allclose(to_numpy(y), ref, rtol=1e-4, atol=1e-4)
+    # the same call with a graph gives the same numbers
+    np.testing.assert_allclose(to_numpy(C.conv2d(_t(x, device), wt, bt, *args)), to_numpy(y),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_conv2d_bias_grad_only_matches_torch(device, rng):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((3, 6, 14, 14)).astype(np.float32)
+    w = rng.standard_normal((16, 6, 5, 5)).astype(np.float32)
+    b, tb = _torch_pair(torch, rng.standard_normal(16), device)
+    y = C.conv2d(_t(x, device), _t(w, device), b)
+    ty = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), tb)
+    g = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
+    y.backward(_t(g, device))
+    ty.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(to_numpy(y), ty.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(to_numpy(b.grad), tb.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+def _with_specials(rng, shape):
+    """Random values with NaN, +inf and -inf planted in some windows."""
+    x = rng.standard_normal(shape).astype(np.float32)
+    flat = x.reshape(-1)
+    picks = rng.choice(flat.size, size=max(3, flat.size // 12), replace=False)
+    flat[picks[0::3]] = np.nan
+    flat[picks[1::3]] = np.inf
+    flat[picks[2::3]] = -np.inf
+    return x
+
+
+@pytest.mark.parametrize("case", MAX_CASES + [((3, 6, 28, 28), (2, 2), (2, 2), (0, 0), (1, 1),
+                                               False)])
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_max_pool2d_no_grad_matches_torch(device, rng, case, contiguous):
+    """The grad-free max pool (maxima only, no argmax) on windows with NaN and +-inf."""
+    torch = pytest.importorskip("torch")
+    xs, k, s, p, d, ceil = case
+    x = _with_specials(rng, xs)
+    if not contiguous:
+        x = _strided(x)
+    ref = torch.nn.functional.max_pool2d(torch.tensor(x), k, s, p, d, ceil).numpy()
+    with dynet.no_grad():
+        y = P.max_pool2d(_t(x, device, True), k, s, p, d, ceil)
+    assert y.grad_fn is None
+    np.testing.assert_array_equal(to_numpy(y), ref)
+    # with a graph: same values, and the indices agree with torch's
+    y2, idx = P.max_pool2d(_t(x, device, True), k, s, p, d, ceil, return_indices=True)
+    np.testing.assert_array_equal(to_numpy(y2), ref)
+    _, tidx = torch.nn.functional.max_pool2d(torch.tensor(x), k, s, p, d, ceil,
+                                             return_indices=True)
+    np.testing.assert_array_equal(to_numpy(idx), tidx.numpy())
+
+
+@pytest.mark.parametrize("case", MAX_CASES)
+def test_max_pool2d_backward_nonfinite_grad_matches_torch(device, rng, case):
+    """inf / nan in the upstream gradient reach only the winners (0 * inf is not written)."""
+    torch = pytest.importorskip("torch")
+    xs, k, s, p, d, ceil = case
+    x, tx = _torch_pair(torch, rng.permutation(np.prod(xs)).reshape(xs) / 7.0, device)
+    y = P.max_pool2d(x, k, s, p, d, ceil)
+    ty = torch.nn.functional.max_pool2d(tx, k, s, p, d, ceil)
+    g = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
+    g.reshape(-1)[0] = np.inf
+    g.reshape(-1)[-1] = np.nan
+    y.backward(_t(g, device))
+    ty.backward(torch.from_numpy(g))
+    # overlapping windows may add in another order: equal up to rounding, NaN where torch's
+    np.testing.assert_allclose(to_numpy(x.grad), tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
 # ---------------------------------------------------------------- errors
 
 def test_conv2d_errors(device):

@@ -36,13 +36,12 @@ class Conv2d(Function):
         extra = (bottom - top, right - left)
         if extra != (0, 0):
             x4 = _pad_after(x4, extra)
-        need_x = ctx.needs_input_grad[0]
+        need_x, needs_w = ctx.needs_input_grad[:2]
         y, plan, cols = kernels.conv2d_forward(x4, w4, b, stride, (top, left), dilation,
-                                               groups, need_x=need_x)
+                                               groups, need_x=need_x, need_w=needs_w)
         ctx.plan, ctx.extra = plan, extra
         # x is only read to recompute columns the forward could not afford to keep, but it
         # is saved whenever w needs a gradient so that editing it in place raises (PyTorch)
-        needs_w = ctx.needs_input_grad[1]
         ctx.save_for_backward(x4 if needs_w else None,
                               w4 if need_x else None, cols if needs_w else None)
         out_shape = y.shape
@@ -104,7 +103,7 @@ class ConvTranspose2d(Function):
         gx = gw = cols = plan = None
         if need_x:
             gx, plan, cols = kernels.conv2d_forward(g4, w4, None, stride, padding, dilation,
-                                                    groups, need_x=False)
+                                                    groups, need_x=False, need_w=need_w)
             gx = gx.reshape(ctx.x_shape)
         if need_w:
             if plan is None:

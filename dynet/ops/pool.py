@@ -28,13 +28,15 @@ class MaxPool2d(Function):
                 ceil_mode=False, x4_shape=None, view=None, indices_out=None):
         ctx.x_shape = x.shape
         x4 = x.reshape(x4_shape) if x4_shape is not None else x
+        need_arg = ctx.needs_input_grad[0] or indices_out is not None
         y, arg, plan = kernels.max_pool2d_forward(x4, kernel, stride, padding, dilation,
-                                                  ceil_mode)
+                                                  ceil_mode, need_arg=need_arg)
         out_shape = _out_shape(view, y.shape)
         if indices_out is not None:
             indices_out.append(kernels.max_pool2d_indices(arg, plan).reshape(out_shape))
         ctx.plan = plan
-        ctx.save_for_backward(arg)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(arg)
         return y.reshape(out_shape)
 
     @staticmethod

@@ -9,7 +9,8 @@ products it runs slowly); few positions make the whole block one group.
 
 Two ways to lay out T, the output positions of one sample, on the CPU:
 - "std": T = Ho*Wo, any stride and dilation.
-- "flat" (stride 1, used when the input gradient is wanted): the padded input is
+- "flat" (stride 1, used when the input gradient is wanted, and in inference when a
+  sample has too few positions for a GEMM of its own): the padded input is
   flattened per channel and each output row is computed over the full padded width Wp
   (T = Ho*Wp); the last Wp-Wo entries of a row are garbage, dropped from y and zero in
   the gradient. Every (ki, kj) slice of the columns is then ONE contiguous run of the flat
@@ -51,7 +52,7 @@ class ConvPlan:
                  "gpu", "fold")
 
     def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, gpu=False,
-                 need_x=True, itemsize=4, layout=None, bias=False):
+                 need_x=True, itemsize=4, layout=None, bias=False, need_w=True):
         self.N, self.C, self.H, self.W = x_shape
         self.O, _, self.kh, self.kw = w_shape
         self.groups = groups
@@ -63,8 +64,13 @@ class ConvPlan:
         self.Wo = (self.Wp - self.dw * (self.kw - 1) - 1) // self.sw + 1
         self.gpu = gpu
         # Layout choices measured on LeNet (bench/NOTES.md). The flat path pays off through
-        # a cheap input gradient, so it runs only when that gradient is wanted.
-        self.flat = need_x and self.sh == 1 and self.sw == 1 and not gpu
+        # a cheap input gradient, so in training it runs only when that gradient is wanted.
+        # Without any backward (inference) its forward alone beats the one-GEMM "std" layout
+        # (row columns copy kw times less: LeNet conv2 at batch 1024 0.75x, CIFAR 32->64 at
+        # 16x16 0.72x), but not the per-sample GEMMs of layers with many output positions.
+        many = self.Ho * self.Wo >= _PER_SAMPLE_MIN_T
+        self.flat = self.sh == 1 and self.sw == 1 and not gpu \
+            and (need_x or not (need_w or many))
         self.T = self.Ho * (self.Wp if self.flat else self.Wo)
         # bytes of the columns per sample (the flat path's are kw times smaller, but its
         # backward holds kw shifted copies of the output gradient instead)
@@ -72,7 +78,7 @@ class ConvPlan:
         limit = COLS_BLOCK_BYTES_CUDA if gpu else COLS_BLOCK_BYTES
         self.block = max(1, min(self.N, limit // max(per_sample, 1)))
         # the columns of the whole batch fit: forward keeps them for the weight gradient
-        self.keep = self.block >= self.N
+        self.keep = self.block >= self.N and need_w
         if not gpu:  # one block of samples per CPU thread (backend.parallel)
             chunks = parallel.ranges(self.N, self.N * per_sample // itemsize)
             self.block = max(1, min(self.block, chunks[0][1]))
@@ -377,12 +383,13 @@ def _col2im_cuda(cols, p, n, dtype):
 
 
 def plan_for(x, w, stride=1, padding=0, dilation=1, groups=1, need_x=True, layout=None,
-             bias=False):
-    """The ConvPlan for raw arrays x (N, C, H, W) and w (O, C/groups, kh, kw); `need_x`
-    says whether backward will want the input gradient (it picks the column layout)."""
+             bias=False, need_w=True):
+    """The ConvPlan for raw arrays x (N, C, H, W) and w (O, C/groups, kh, kw); `need_x` and
+    `need_w` say whether backward will want the input / weight gradient (they pick the
+    column layout)."""
     return ConvPlan(x.shape, w.shape, stride, padding, dilation, groups,
                     gpu=xp_of(x) is not np, need_x=need_x, itemsize=x.dtype.itemsize,
-                    layout=layout, bias=bias)
+                    layout=layout, bias=bias, need_w=need_w)
 
 
 def im2col(x, plan):
@@ -399,18 +406,19 @@ def col2im(cols, plan, n=None, dtype=None):
 
 
 def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, need_x=True,
-                   layout=None):
+                   layout=None, need_w=True):
     """y = conv2d(x, w) + b on raw arrays; returns (y, plan, cols or None).
 
     The columns (a list, one entry per block of samples) come back so backward can reuse
     them for the weight gradient when they are small enough to keep; None means backward
     recomputes them block by block. Blocks run on the CPU threads of backend.parallel.
-    `need_x=False` promises that backward will not ask for the input gradient.
+    `need_x=False` / `need_w=False` promise that backward will not ask for the input /
+    weight gradient; with neither, nothing is kept and the plan suits inference.
     """
     xp = xp_of(x)
     p = ConvPlan(x.shape, w.shape, stride, padding, dilation, groups, gpu=xp is not np,
                  need_x=need_x, itemsize=x.dtype.itemsize, layout=layout,
-                 bias=b is not None)
+                 bias=b is not None, need_w=need_w)
     og, kg = p.O // groups, p.K // groups
     wmat = w.reshape(groups, og, kg)
     if p.fold and not p.flat:
@@ -420,10 +428,11 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, need
     y = xp.empty((p.N, p.O, p.Ho, p.Wo), dtype=x.dtype)
 
     def block(start, stop):
-        """Writes y[start:stop]; returns the block's columns."""
+        """Writes y[start:stop]; returns the block's columns when they are kept."""
         n = stop - start
         if p.flat:
-            return _forward_flat_cpu(x[start:stop], w, b, p, y[start:stop])
+            rc = _forward_flat_cpu(x[start:stop], w, b, p, y[start:stop])
+            return rc if p.keep else None
         G, npg = p.groups_of(n)
         cols = im2col(x[start:stop], p)
         cols4 = cols.reshape(G, groups, kg, npg * p.T)
@@ -441,7 +450,7 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, need
                 xp.add(src, b.reshape(p.O, 1, 1), out=dst)
             else:
                 dst[...] = src
-        return cols
+        return cols if p.keep else None  # else dropped now, not held for all blocks
 
     cols = _run_blocks(p, block, p.blocks())
     return y, p, cols if p.keep else None

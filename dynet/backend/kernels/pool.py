@@ -91,22 +91,46 @@ def _unpad(buf, p):
 # Max pooling
 
 
-def max_pool2d_forward(x, kernel, stride, padding=0, dilation=1, ceil_mode=False):
+def max_pool2d_forward(x, kernel, stride, padding=0, dilation=1, ceil_mode=False,
+                       need_arg=True):
     """Returns (y, arg, plan). `arg` is device-specific: on the CPU the winning offset inside
     each window, on CUDA the flat h*W+w input index; pass it to max_pool2d_backward or
-    max_pool2d_indices."""
+    max_pool2d_indices. `need_arg=False` (no backward, no indices) lets the CPU compute the
+    maxima alone and return arg None."""
     p = PoolPlan(x.shape, kernel, stride, padding, dilation, ceil_mode)
     if xp_of(x) is not np:
         y, arg = _max_forward_cuda(x, p)
         return y, arg, p
     y = np.empty((p.N, p.C, p.Ho, p.Wo), dtype=x.dtype)
-    arg = np.empty(y.shape, np.uint8 if p.kh * p.kw <= 256 else np.int32)
+    arg = np.empty(y.shape, np.uint8 if p.kh * p.kw <= 256 else np.int32) if need_arg else None
 
     def block(start, stop):
-        _max_forward_cpu(x[start:stop], p, y[start:stop], arg[start:stop])
+        if need_arg:
+            _max_forward_cpu(x[start:stop], p, y[start:stop], arg[start:stop])
+        else:
+            _max_only_cpu(x[start:stop], p, y[start:stop])
 
     parallel.run(block, parallel.ranges(p.N, x.size))
     return y, arg, p
+
+
+def _max_only_cpu(x, p, y):
+    """Writes the maxima of x's windows into y, tracking no argmax (inference): one
+    np.maximum per window row and column. Rows first, so the larger pass reads contiguous
+    runs; np.maximum propagates NaN as PyTorch's max pooling does."""
+    buf = _padded(x, p, -np.inf)
+    hspan, wspan = p.sh * (p.Ho - 1) + 1, p.sw * (p.Wo - 1) + 1
+    rows = [buf[:, :, i * p.dh:i * p.dh + hspan:p.sh] for i in range(p.kh)]
+    m = rows[0]
+    for i, r in enumerate(rows[1:]):
+        m = np.maximum(m, r, out=None if i == 0 else m)
+    cols = [m[..., j * p.dw:j * p.dw + wspan:p.sw] for j in range(p.kw)]
+    if p.kw == 1:
+        y[...] = cols[0]
+        return
+    np.maximum(cols[0], cols[1], out=y)
+    for c in cols[2:]:
+        np.maximum(y, c, out=y)
 
 
 def _max_forward_cpu(x, p, y, arg):
@@ -193,11 +217,21 @@ def _max_backward_cpu(grad, arg, p, gx):
         and p.sh == p.dh * (p.kh - 1) + 1 and p.sw == p.dw * (p.kw - 1) + 1
     if not tiles:
         gx[...] = 0
+    # grad * hit is the fast form, but 0 * inf and 0 * nan are nan where PyTorch writes 0:
+    # a non-finite sum (one cheap pass over the output-sized grad) switches to selection
+    select = not np.isfinite(grad.sum())
+    zero = grad.dtype.type(0)
     hit = np.empty(arg.shape, dtype=bool)
     for k, (i, j) in enumerate(p.offsets()):
         np.equal(arg, k, out=hit)
         dst = p.window(gx, i, j)
-        if p.disjoint:
+        if select:
+            part = np.where(hit, grad, zero)
+            if p.disjoint:
+                dst[...] = part
+            else:
+                dst += part
+        elif p.disjoint:
             np.multiply(grad, hit, out=dst)
         else:
             dst += grad * hit

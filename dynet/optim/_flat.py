@@ -132,6 +132,14 @@ class FlatSet:
         return None if entry is None else entry[0]
 
 
+def _fits(p, where):
+    """p belongs to set `where` and has a gradient like it (a mis-shaped gradient raises in
+    the per-parameter path). A function, so that no local name keeps p's array referenced
+    once build() checks who owns it."""
+    a, g = p._data, p.grad._data
+    return g.shape == a.shape and g.dtype == a.dtype and set_key(a) == where
+
+
 def _slots(flat, params):
     """Views of `flat`, one per parameter, each of its parameter's shape."""
     views, start = [], 0
@@ -152,10 +160,9 @@ def build(params, opt_state, keys, with_step, old):
     state tensors still sit in them.
     """
     params = tuple(params)
-    for p in params:  # a mis-shaped gradient raises in the per-parameter path
-        g = p.grad._data
-        if g.shape != p._data.shape or g.dtype != p._data.dtype:
-            return None
+    where = set_key(params[0]._data)
+    if not all(_fits(p, where) for p in params):
+        return None
     states = [opt_state.get(p) for p in params]
     same_params = (old is not None and len(old.params) == len(params)
                    and all(a is b for a, b in zip(old.params, params)))

@@ -2,6 +2,7 @@
 per-parameter loop (foreach=False), side by side in one process, on LeNet-5's parameters.
 
     PYTHONPATH=. .venv/bin/python bench/optim_step_cmp.py [--rounds 15] [--batch 64]
+    valgrind --tool=callgrind python bench/optim_step_cmp.py --steps {sgd,adam} {old,new} N
 
 Prints, per optimizer: the array operations one step runs (NumPy calls on parameter-,
 gradient- and state-sized arrays, counted through an ndarray subclass; the host step
@@ -116,13 +117,30 @@ def train_step(cls, kwargs, rounds, batch):
     return _median_interleaved(fns, rounds, 10)
 
 
+def steps_only(name, variant, n):
+    """N steps alone after 3 warm-up steps: callgrind's count for N=110 minus N=10, over
+    100, is the instruction count of one step."""
+    label, cls, kwargs = next(o for o in OPTIMIZERS if o[0].lower().startswith(name))
+    dynet.manual_seed(0)
+    params = list(LeNet5().parameters())
+    opt = cls(params, foreach=None if variant == "new" else False, **kwargs)
+    for p in params:
+        p.grad = dynet.randn(*p.shape) * 1e-3
+    for _ in range(3 + n):
+        opt.step()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", nargs=3, metavar=("OPT", "VARIANT", "N"),
+                    help="only run N steps of sgd|adam, old|new (for callgrind)")
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--train-only", default=None, help="optimizer label prefix for the "
                     "training step (default: all)")
     args = ap.parse_args()
+    if args.steps:
+        return steps_only(args.steps[0], args.steps[1], int(args.steps[2]))
     for label, cls, kwargs in OPTIMIZERS:
         old_ops, new_ops = count_ops(cls, kwargs, False), count_ops(cls, kwargs, None)
         alone = step_alone(cls, kwargs, args.rounds)

@@ -174,12 +174,18 @@ def test_aliases_taken_before_the_first_step_keep_seeing_the_parameter(device):
     (fs,) = _flat_sets(opt)
     assert fs.mirrored == [0, 1, 2]
     assert params[3]._data.base is fs.pflat
-    # an alias taken after the parameters moved into the buffer shares the buffer
+    # an alias taken after the parameters moved into the buffer shares the buffer; once
+    # the old aliases are gone (or data is replaced) the parameter moves in too
     late = params[4].detach()
+    del detached
+    params[2].data = params[2].data * 2
     for p, g in zip(params, grads[0]):
         p.grad = dynet.tensor(g, device=device)
     opt.step()
     np.testing.assert_array_equal(_np(late), _np(params[4]))
+    np.testing.assert_array_equal(_np(view), _np(params[1])[1:3])
+    assert fs.mirrored == [1] and params[0]._data.base is fs.pflat
+    assert params[2]._data.base is fs.pflat
 
 
 def test_replaced_parameter_data_and_param_lists_are_followed(device):

@@ -87,7 +87,9 @@ def aliases(a, b):
 def make_view(cls, args, kwargs, result):
     """Links `result` of view op `cls` to input args[0] when it really shares its memory."""
     src = args[0]
-    if not aliases(result._data, src._data):
+    out, data = result._data, src._data
+    # the common case first: a view straight of an array that owns its memory
+    if getattr(out, "base", None) is not data and not aliases(out, data):
         return  # e.g. reshape of a non-contiguous tensor, advanced indexing: copies
     step = (cls, args[1:], kwargs)
     parent = src._view
@@ -95,7 +97,7 @@ def make_view(cls, args, kwargs, result):
         base, steps, creation = src, (step,), DEFAULT
     else:
         base, steps, creation = parent.base, parent.steps + (step,), parent.creation
-    if creation == DEFAULT and not grad_mode.is_grad_enabled():
+    if creation == DEFAULT and not grad_mode._state.enabled:
         creation = NO_GRAD
     b = result._vbox = box(src)
     result._view = ViewInfo(base, steps, b[0], creation)
@@ -274,7 +276,9 @@ def track_saved(ctx, args, result):
             a = _input_owning(s, args)
             if a is None:
                 continue
-        b = box(a)
+        b = a._vbox  # box(a), inline: once per saved input of every recorded op
+        if b is None:
+            b = a._vbox = [0]
         entries.append((b, b[0], i, None, a))
     if entries:
         ctx._saved_versions = entries

@@ -323,3 +323,16 @@ def test_node_names_survive_backward():
     assert [o.grad_fn.name() for o in outs] == [
         "MaxPool3DWithIndicesBackward0", "AvgPool3DBackward0", "MaxUnpool3DBackward0",
         "MaxUnpool2DBackward0"]
+
+
+def test_max_pool3d_without_grad_takes_the_value_only_path(device, rng):
+    x = rng.standard_normal((2, 3, 5, 4, 6))
+    x[0, 1, 2, 2, 3] = np.nan
+    x[1, 0, 0, 0, 0] = -np.inf
+    args = ((3, 2, 3), (2, 1, 2), (1, 1, 1), (1, 1, 1), True)
+    want = F.max_pool3d(dynet.tensor(x, device=device, requires_grad=True), *args)
+    with dynet.no_grad():
+        got = F.max_pool3d(dynet.tensor(x, device=device, requires_grad=True), *args)
+    assert not got.requires_grad and got.grad_fn is None
+    np.testing.assert_array_equal(to_numpy(got), to_numpy(want.detach()))
+    assert np.isnan(to_numpy(got)).sum() == np.isnan(to_numpy(want.detach())).sum() > 0

@@ -45,11 +45,14 @@ class NdPoolPlan:
         return buf
 
 
-def max_forward(x, p):
+def max_forward(x, p, need_arg=True):
     """(y, arg): the max of every window and the number of the kernel offset that won
-    (the first maximum; a NaN wins, and a later NaN replaces it, as in PyTorch)."""
+    (the first maximum; a NaN wins, and a later NaN replaces it, as in PyTorch); arg is
+    None when need_arg is False."""
     xp = xp_of(x)
-    buf = p.buffer(xp, x.dtype, -np.inf, x)
+    buf = x if not any(p.p) and p.padded == p.S else p.buffer(xp, x.dtype, -np.inf, x)
+    if xp is np:
+        return _max_forward_cpu(buf, p, need_arg)
     y = arg = None
     for j, offs in enumerate(p.offsets):
         v = buf[p.window(offs)]
@@ -59,6 +62,24 @@ def max_forward(x, p):
         take = (v > y) | xp.isnan(v)
         y = xp.where(take, v, y)
         arg = xp.where(take, np.int32(j), arg)
+    return y, arg
+
+
+def _max_forward_cpu(buf, p, need_arg):
+    """max_forward on NumPy: the value by an in-place np.maximum (which propagates NaN, as
+    PyTorch's value does) and the masks in reused buffers; np.where stays for arg, as
+    copyto(where=) measured slower (bench/NOTES.md)."""
+    y = buf[p.window(p.offsets[0])].copy()
+    arg = np.zeros(y.shape, dtype=np.int32) if need_arg else None
+    take, nan = (np.empty(y.shape, dtype=bool), np.empty(y.shape, dtype=bool)) if need_arg \
+        else (None, None)
+    for j, offs in enumerate(p.offsets[1:], 1):
+        v = buf[p.window(offs)]
+        if need_arg:
+            np.greater(v, y, out=take)
+            take |= np.isnan(v, out=nan)
+            arg = np.where(take, np.int32(j), arg)
+        np.maximum(y, v, out=y)
     return y, arg
 
 
@@ -80,8 +101,14 @@ def max_indices(arg, p):
 def max_backward(grad, arg, p):
     xp = xp_of(grad)
     buf = p.buffer(xp, grad.dtype, 0)
+    # windows that never overlap write each element once: an assignment, not a +=
+    disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(p.s, p.d, p.k))
     for j, offs in enumerate(p.offsets):
-        buf[p.window(offs)] += xp.where(arg == j, grad, 0)
+        won = xp.where(arg == j, grad, 0)  # selects: 0 * inf would be nan
+        if disjoint:
+            buf[p.window(offs)] = won
+        else:
+            buf[p.window(offs)] += won
     return xp.ascontiguousarray(buf[p.inner()])
 
 

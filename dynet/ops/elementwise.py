@@ -334,6 +334,16 @@ class Relu(Function):
         return out
 
     @staticmethod
+    def into(a):
+        """relu written into the raw array `a` itself: relu_ when nothing is recorded."""
+        xp = xp_of(a)
+        if xp is np:
+            parallel.blockwise(lambda o, x: np.maximum(x, 0, out=o), a, a)
+        else:
+            with a.device:  # CuPy launches on the current device
+                xp.maximum(a, 0, out=a)
+
+    @staticmethod
     def backward(ctx, grad):
         out = ctx.saved_tensors[0]
         if xp_of(grad) is not np:

@@ -10,6 +10,7 @@ from . import dtypes, random
 from ._typing import DeviceLike, DTypeLike, Number, ShapeLike
 from .random import Generator
 from .backend import as_device, concrete, device_context, get_default_device, move
+from .ops._out import scalar_name, write_out
 from .tensor import Tensor
 
 
@@ -99,30 +100,36 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array, False)
 
 
-def _alloc(fn_name, size, dtype, device, requires_grad, *args):
+def _alloc(fn_name, size, dtype, device, requires_grad, out=None):
+    if out is not None:  # PyTorch's factories take out's dtype and device
+        if dtype is not None and dtypes.get_dtype(dtype) != out.dtype:
+            raise RuntimeError(f"dtype {scalar_name(_np_dtype(dtype))} does not match dtype "
+                               f"of out parameter ({scalar_name(out._data.dtype)})")
+        return write_out(_alloc(fn_name, size, out.dtype, out.device, requires_grad), out,
+                         fn_name)
     dev = _target(device)
     xp = dev.xp
     with device_context(dev):
-        array = getattr(xp, fn_name)(size, *args, dtype=_np_dtype(dtype))
+        array = getattr(xp, fn_name)(size, dtype=_np_dtype(dtype))
     return _finish(array, requires_grad)
 
 
 def zeros(*size: Union[builtins.int, ShapeLike], dtype: Optional[DTypeLike] = None,
           device: Optional[DeviceLike] = None, requires_grad: builtins.bool = False,
           out: Optional[Tensor] = None) -> Tensor:
-    return _alloc("zeros", _size(size), dtype, device, requires_grad)
+    return _alloc("zeros", _size(size), dtype, device, requires_grad, out)
 
 
 def ones(*size: Union[builtins.int, ShapeLike], dtype: Optional[DTypeLike] = None,
          device: Optional[DeviceLike] = None, requires_grad: builtins.bool = False,
          out: Optional[Tensor] = None) -> Tensor:
-    return _alloc("ones", _size(size), dtype, device, requires_grad)
+    return _alloc("ones", _size(size), dtype, device, requires_grad, out)
 
 
 def empty(*size: Union[builtins.int, ShapeLike], dtype: Optional[DTypeLike] = None,
           device: Optional[DeviceLike] = None, requires_grad: builtins.bool = False,
-          memory_format: Any = None) -> Tensor:
-    return _alloc("empty", _size(size), dtype, device, requires_grad)
+          memory_format: Any = None, out: Optional[Tensor] = None) -> Tensor:
+    return _alloc("empty", _size(size), dtype, device, requires_grad, out)
 
 
 def full(size: Union[builtins.int, ShapeLike], fill_value: Number,
@@ -246,13 +253,37 @@ def randperm(n: builtins.int, generator: Optional[Generator] = None,
     return _finish(array.astype(_np_dtype(dtype, dtypes.int64), copy=False), requires_grad)
 
 
-def normal(mean: Number, std: Number, size: ShapeLike, generator: Optional[Generator] = None,
+def normal(mean: Union[Number, Tensor], std: Union[Number, Tensor] = 1.0,
+           size: Optional[ShapeLike] = None, *, generator: Optional[Generator] = None,
            dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
            requires_grad: builtins.bool = False) -> Tensor:
+    """PyTorch's four forms: normal(mean, std, size) of two numbers, or N(mean, std) per
+    element where mean and/or std is a tensor (broadcast; the result is recorded with a
+    zero gradient for them, as in PyTorch)."""
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        if size is not None:
+            raise TypeError("normal(): size is only taken with a float mean and std")
+        return _normal_elementwise(mean, std, generator)
+    if size is None:
+        raise TypeError("normal() received an invalid combination of arguments - got "
+                        "(float, float): a float mean and std need a size")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     dev = _target(device)
     array = _generator(generator, dev).stream.normal(_size((size,)), builtins.float(mean),
                                                      builtins.float(std), _np_dtype(dtype))
     return _finish(array, requires_grad)
+
+
+def _normal_elementwise(mean, std, generator):
+    from .ops.functions import normal_elementwise
+    like = mean if isinstance(mean, Tensor) else std
+    if like._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"normal_kernel_{like.device.type}\" not implemented for "
+                                  f"'{scalar_name(like._data.dtype)}'")
+    if not isinstance(std, Tensor) and std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+    return normal_elementwise(mean, std, _generator(generator, like.device))
 
 
 def zeros_like(input: Tensor, dtype: Optional[DTypeLike] = None,  # noqa: A002
@@ -283,26 +314,26 @@ def full_like(input: Tensor, fill_value: Number,  # noqa: A002
                 device=device or input.device, requires_grad=requires_grad)
 
 
-def rand_like(input: Tensor, dtype: Optional[DTypeLike] = None,  # noqa: A002
-              device: Optional[DeviceLike] = None,
+def rand_like(input: Tensor, *, generator: Optional[Generator] = None,  # noqa: A002
+              dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
               requires_grad: builtins.bool = False) -> Tensor:
-    return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                requires_grad=requires_grad)
+    return rand(input.shape, generator=generator, dtype=dtype or input.dtype,
+                device=device or input.device, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, dtype: Optional[DTypeLike] = None,  # noqa: A002
-               device: Optional[DeviceLike] = None,
+def randn_like(input: Tensor, *, generator: Optional[Generator] = None,  # noqa: A002
+               dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
                requires_grad: builtins.bool = False) -> Tensor:
-    return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                 requires_grad=requires_grad)
+    return randn(input.shape, generator=generator, dtype=dtype or input.dtype,
+                 device=device or input.device, requires_grad=requires_grad)
 
 
 def randint_like(input: Tensor, low: builtins.int,  # noqa: A002
-                 high: Optional[builtins.int] = None, dtype: Optional[DTypeLike] = None,
-                 device: Optional[DeviceLike] = None,
+                 high: Optional[builtins.int] = None, *, generator: Optional[Generator] = None,
+                 dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
                  requires_grad: builtins.bool = False) -> Tensor:
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, dtype=dtype or input.dtype,
+    return randint(low, high, input.shape, generator=generator, dtype=dtype or input.dtype,
                    device=device or input.device, requires_grad=requires_grad)
 

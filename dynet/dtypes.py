@@ -88,9 +88,9 @@ def get_default_dtype():
     return _default
 
 
-def set_default_dtype(dtype):
+def set_default_dtype(d, /):
     global _default
-    dtype = get_dtype(dtype)
+    dtype = get_dtype(d)
     if dtype not in (float16, float32, float64):
         raise TypeError(f"only floating-point types are supported as the default type, got {dtype}")
     _default = dtype

@@ -55,8 +55,12 @@ class CheckpointError(RuntimeError, ValueError):
 
 
 def save(obj: Any, f: FileLike, pickle_module: Any = None, pickle_protocol: int = 2,
-         _use_new_zipfile_serialization: bool = True) -> None:
+         _use_new_zipfile_serialization: bool = True,
+         _disable_byteorder_record: bool = False) -> None:
     """Saves `obj` to a path or a binary file, as torch.save.
+
+    The archive always records byte order: each array's .npy header names it ('<f4'), so
+    _disable_byteorder_record (which drops torch's separate byteorder entry) changes nothing.
 
     Tensors, NumPy arrays, numbers, strings and dicts/lists/tuples of them are stored without
     pickle (loadable with weights_only=True); any other picklable object (a whole Module, a

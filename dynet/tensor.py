@@ -227,16 +227,28 @@ class Tensor(_MethodDeclarations):
     # ------------------------------------------------------------ conversions
 
     def to(self, *args: Any, dtype: Optional[DTypeLike] = None, device: Optional[DeviceLike] = None,
-           copy: builtins.bool = False, non_blocking: builtins.bool = False) -> Tensor:
-        """to(device), to(dtype), to(device, dtype) or to(other): self when nothing changes."""
+           non_blocking: builtins.bool = False, copy: builtins.bool = False,
+           tensor: Optional[Tensor] = None) -> Tensor:
+        """to(device, dtype), to(dtype) or to(tensor), each then (non_blocking, copy), as
+        PyTorch's three forms: self when nothing changes."""
+        flags = []
         for a in args:
-            if isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
+            if isinstance(a, builtins.bool):  # non_blocking, copy after the target
+                flags.append(a)
+            elif isinstance(a, Tensor):
+                tensor = a
             elif isinstance(a, dtypes.DType) or (isinstance(a, type) or
                                                  isinstance(a, np.dtype)):
                 dtype = a
             elif a is not None:
                 device = a
+        if len(flags) > 2:
+            raise TypeError(f"to() takes at most 2 boolean flags (non_blocking, copy), got "
+                            f"{len(flags)}")
+        if len(flags) == 2:
+            copy = flags[1]
+        if tensor is not None:
+            device, dtype = tensor.device, tensor.dtype
         out = self
         if device is not None:
             target = concrete(as_device(device))
@@ -610,10 +622,10 @@ class Tensor(_MethodDeclarations):
     def masked_fill_(self, mask: Tensor, value: Union[Tensor, Number]) -> Tensor:
         return self._inplace(lambda s, v: F.masked_fill(s, mask, v), value)
 
-    def copy_(self, src: Any, non_blocking: builtins.bool = False) -> Tensor:
-        """Copies `src` (broadcast, cast and moved to this tensor's device) into self."""
-        if isinstance(src, Tensor):
-            src = src.to(self.device)
+    def copy_(self, other: Any, non_blocking: builtins.bool = False) -> Tensor:
+        """Copies `other` (broadcast, cast and moved to this tensor's device) into self."""
+        if isinstance(other, Tensor):
+            other = other.to(self.device)
 
         def compute(s, o):
             if isinstance(o, Tensor) and o.requires_grad:
@@ -621,7 +633,7 @@ class Tensor(_MethodDeclarations):
             if s._requires_grad and grad_mode._state.enabled:  # old value gets a zero gradient
                 return F.masked_fill(s, _true(s), F.copy_into(s, o))
             return F.copy_into(s, o)
-        return self._inplace(compute, src)
+        return self._inplace(compute, other)
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
@@ -638,9 +650,22 @@ class Tensor(_MethodDeclarations):
         views.bump(self)
         return self
 
-    def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0,
-                 generator: Any = None) -> Tensor:
-        return F.sample_into(self, "uniform", a, b, generator)
+    def uniform_(self, *args: builtins.float, generator: Any = None,
+                 **kwargs: builtins.float) -> Tensor:
+        """uniform_(from=0, to=1, *, generator=None): `from` is a Python keyword, so the
+        bounds come by position or as **{"from": a, "to": b}, as in PyTorch."""
+        bounds = dict(zip(("from", "to"), args))
+        if len(args) > 2:
+            raise TypeError(f"uniform_() takes at most 2 positional arguments ({len(args)} "
+                            f"given)")
+        for key, value in kwargs.items():
+            if key not in ("from", "to"):
+                raise TypeError(f"uniform_() got an unexpected keyword argument '{key}'")
+            if key in bounds:
+                raise TypeError(f"uniform_() got multiple values for argument '{key}'")
+            bounds[key] = value
+        return F.sample_into(self, "uniform", bounds.get("from", 0.0), bounds.get("to", 1.0),
+                             generator)
 
     def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0,
                 generator: Any = None) -> Tensor:
@@ -739,6 +764,11 @@ class Tensor(_MethodDeclarations):
     def expand(self, *size: Union[builtins.int, ShapeLike]) -> Tensor:
         return F.expand(self, *size)
 
+    def split(self, split_size: Union[builtins.int, Sequence[builtins.int]],
+              dim: builtins.int = 0) -> Tuple[Tensor, ...]:
+        """Tensor.split names its size split_size (torch.split: split_size_or_sections)."""
+        return F.split(self, split_size, dim)
+
 
 def _true(t):
     """A 0-d True on t's device (the mask of a recorded full overwrite)."""
@@ -758,7 +788,7 @@ _DELEGATED = (
     "logical_xor logical_not isnan isinf isfinite equal allclose isclose sum mean var std "
     "prod amax amin max min argmax argmin logsumexp norm cumsum any all count_nonzero "
     "nonzero sort argsort topk matmul mm bmm mv dot reshape flatten unflatten squeeze "
-    "unsqueeze permute transpose swapaxes t movedim repeat flip split chunk unbind select "
+    "unsqueeze permute transpose swapaxes t movedim repeat flip chunk unbind select "
     "narrow index_select gather take_along_dim masked_fill remainder fmod floor ceil round "
     "trunc reciprocal softmax log_softmax"
 ).split()

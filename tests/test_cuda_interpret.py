@@ -206,6 +206,41 @@ def test_every_adagrad_and_adadelta_kernel_matches_the_numpy_update(launches, mo
     assert set(launches) == _family("adagrad_") | _family("adadelta_")
 
 
+def _optimizer_run(name, kwargs, init, grads, foreach):
+    import dynet
+    from dynet import optim
+    params = [dynet.Tensor._make(a.copy(), True) for a in init]
+    opt = getattr(optim, name)([{"params": params[:2]}, {"params": params[2:], "lr": 0.02}],
+                               foreach=foreach, **kwargs)
+    for step_grads in grads:
+        for p, g in zip(params, step_grads):
+            p.grad = dynet.Tensor._make(g, False)
+        opt.step()
+    return [p._data for p in params], opt
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, kwargs", [
+    ("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.2)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01, maximize=True)),
+    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.05)),
+    ("AdamW", dict(lr=0.01, maximize=True))])
+def test_flat_optimizer_step_is_one_kernel_per_set_and_matches_the_numpy_loop(
+        launches, monkeypatch, rng, dtype, name, kwargs):
+    shapes = [(3, 4), (), (5,), (2, 0, 3), (7,)]
+    init = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(4)]
+    ref, _ = _optimizer_run(name, kwargs, init, grads, foreach=False)  # NumPy ufuncs
+    assert launches == {}
+    monkeypatch.setattr(O, "_fusable", lambda p, g: p.dtype in O._FUSED_DTYPES
+                        and g.dtype == p.dtype)
+    flat, opt = _optimizer_run(name, kwargs, init, grads, foreach=None)
+    # the whole of each param group's set (two groups) in ONE launch per step
+    assert sum(launches.values()) == 2 * len(grads)
+    assert len(opt._flat_cache[id(opt.param_groups[0])][1]) == 1
+    _assert_same(ref, flat, dtype, skip=())
+
+
 # ---------------------------------------------------------------- recurrent cells
 
 def _rnn_both(monkeypatch, step, arrays):

@@ -65,7 +65,7 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None):
     wanted = None if inputs is None else {_vertex(t) for t in inputs}
     captured = {}
     owned = set()  # ids of arrays already stored as a leaf .grad in this pass
-    pop = grads.pop
+    pop, get = grads.pop, grads.get
     for v in _topological_order(vertices):
         g = pop(v, None)
         if g is None:
@@ -111,14 +111,14 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None):
                 raise RuntimeError(
                     f"Function {v.name()} returned an invalid gradient: got shape "
                     f"{tuple(pg.shape)} but expected shape {tuple(shape)}")
-            if pg.dtype != dtype:
+            if pg.dtype is not dtype and pg.dtype != dtype:
                 pg = pg.astype(dtype)
-            if p in grads:
-                grads[p] = grads[p] + pg
-            else:
-                grads[p] = pg
-        if not retain_graph:
-            v.release()
+            old = get(p)
+            grads[p] = pg if old is None else old + pg
+        if not retain_graph:  # Function.release, inline (once per node)
+            v.__dict__.clear()
+            v.saved_tensors = None
+            v.released = True
     _run_final_callbacks()
     if wanted is not None:
         return [captured.get(_vertex(t)) for t in inputs]

@@ -69,10 +69,11 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        # The per-op hot path (bench/NOTES.md, "Dispatch"): one pass over the arguments,
-        # no __init__ call, and nothing device-related unless an input is not a NumPy array.
+        # The per-op hot path (bench/NOTES.md, "Dispatch"): one pass over the arguments
+        # (a second one builds the graph edges only when the call records), no __init__
+        # call, the result built inline (no Tensor._make frame), and nothing device-related
+        # unless an input is not a NumPy array.
         arrays = []
-        parents = []
         on_gpu = None
         record = False
         for a in args:
@@ -85,13 +86,8 @@ class Function:
                 arrays.append(data)
                 if a._requires_grad:
                     record = True
-                    node = a._grad_fn
-                    parents.append(a if node is None else node)
-                else:
-                    parents.append(None)
             else:
                 arrays.append(a)
-                parents.append(None)
         ctx = cls()  # no __init__ is defined: this is only the object allocation
         if on_gpu is not None:  # all-CPU calls (the common case) pay nothing for this check
             _check_same_device(cls, on_gpu, args)
@@ -99,17 +95,40 @@ class Function:
             # cuda:1 while cuda:0 is current would otherwise compute on (or fail on) cuda:0
             ctx.cuda_device = on_gpu._data.device
         if record and grad_mode._state.enabled:
-            ctx.needs_input_grad = tuple([p is not None for p in parents])
+            # each input as the node that produced it, the leaf itself, or None (no grad)
+            parents = []
+            needs = []
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    node = a._grad_fn
+                    parents.append(a if node is None else node)
+                    needs.append(True)
+                else:
+                    parents.append(None)
+                    needs.append(False)
+            ctx.needs_input_grad = tuple(needs)
         else:
             record = False
             n = len(args)
             ctx.needs_input_grad = _NO_GRAD[n] if n < 8 else (False,) * n
         if ctx.cuda_device is None:
-            out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
+            if kwargs:
+                out = cls.forward(ctx, *arrays, **kwargs)
+            elif len(arrays) == 2:  # unpacked by hand: a *splat costs more than the test
+                out = cls.forward(ctx, arrays[0], arrays[1])
+            elif len(arrays) == 1:
+                out = cls.forward(ctx, arrays[0])
+            else:
+                out = cls.forward(ctx, *arrays)
         else:
             with ctx.cuda_device:
                 out = cls.forward(ctx, *arrays, **kwargs)
-        result = Tensor._make(out, record)
+        # Tensor._make, inline
+        if type(out) is not _ndarray and isinstance(out, _generic):
+            out = np.asarray(out)  # NumPy reductions can return scalars
+        result = _new_object(Tensor)
+        result._data = out
+        result._requires_grad = record
         if record:
             ctx.parents = parents
             ctx.out_meta = (out.shape, out.dtype)  # checks the gradients sent to this node
@@ -122,6 +141,8 @@ class Function:
 
 
 _ndarray = np.ndarray
+_generic = np.generic
+_new_object = object.__new__
 # needs_input_grad of an unrecorded call, by argument count (shared: tuples are immutable)
 _NO_GRAD = tuple((False,) * n for n in range(8))
 

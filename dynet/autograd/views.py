@@ -24,6 +24,8 @@ The storage model:
   grad_fn by replaying its steps on the base (`sync_view`), so views of a base modified in
   place (or siblings of a modified view) get the right history when next used.
 """
+import numpy as np
+
 from . import grad_mode
 from .function import Function
 
@@ -85,7 +87,9 @@ def aliases(a, b):
 def make_view(cls, args, kwargs, result):
     """Links `result` of view op `cls` to input args[0] when it really shares its memory."""
     src = args[0]
-    if not aliases(result._data, src._data):
+    out, data = result._data, src._data
+    # the common case first: a view straight of an array that owns its memory
+    if getattr(out, "base", None) is not data and not aliases(out, data):
         return  # e.g. reshape of a non-contiguous tensor, advanced indexing: copies
     step = (cls, args[1:], kwargs)
     parent = src._view
@@ -93,7 +97,7 @@ def make_view(cls, args, kwargs, result):
         base, steps, creation = src, (step,), DEFAULT
     else:
         base, steps, creation = parent.base, parent.steps + (step,), parent.creation
-    if creation == DEFAULT and not grad_mode.is_grad_enabled():
+    if creation == DEFAULT and not grad_mode._state.enabled:
         creation = NO_GRAD
     b = result._vbox = box(src)
     result._view = ViewInfo(base, steps, b[0], creation)
@@ -272,21 +276,48 @@ def track_saved(ctx, args, result):
             a = _input_owning(s, args)
             if a is None:
                 continue
-        b = box(a)
+        b = a._vbox  # box(a), inline: once per saved input of every recorded op
+        if b is None:
+            b = a._vbox = [0]
         entries.append((b, b[0], i, None, a))
     if entries:
         ctx._saved_versions = entries
 
 
 def _input_owning(s, args):
-    """The input tensor whose memory the saved view `s` lies in, if any."""
+    """The input tensor whose memory the saved view `s` lies in, if any.
+
+    Several inputs can be views of one buffer (an optimizer's flat parameter buffer,
+    dynet.optim._flat): then the one whose bytes hold s's first element is it."""
     if getattr(s, "base", None) is None:
         return None
     owner = _owner(s)
-    for a in args:
-        if isinstance(a, Tensor) and _owner(a._data) is owner:
-            return a
-    return None
+    found = [a for a in args if isinstance(a, Tensor) and _owner(a._data) is owner]
+    if len(found) > 1 and s.size:
+        at = _address(s)
+        for a in found:
+            lo, hi = _byte_span(a._data)
+            if lo <= at < hi:
+                return a
+    return found[0] if found else None
+
+
+def _address(array):
+    """The address of array's element 0 (NumPy or CuPy)."""
+    if isinstance(array, np.ndarray):
+        return array.__array_interface__["data"][0]
+    return array.data.ptr
+
+
+def _byte_span(array):
+    """[lo, hi): the bytes array's elements occupy (empty arrays occupy none)."""
+    lo = hi = _address(array)
+    if array.size == 0:
+        return lo, lo
+    for n, stride in zip(array.shape, array.strides):
+        ext = (n - 1) * stride
+        lo, hi = (lo + ext, hi) if ext < 0 else (lo, hi + ext)
+    return lo, hi + array.itemsize
 
 
 def check_saved(node):

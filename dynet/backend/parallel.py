@@ -38,6 +38,10 @@ MIN_WORK = 1 << 17
 # on one thread (each packs all of the other operand, and a worker wakes ~0.1 ms late),
 # while 1024^3 halves in time (bench/NOTES.md).
 MIN_SPLIT_GEMM = 1 << 27
+# OpenBLAS runs a GEMM below 4 * 65,536 multiply-adds and a GEMV below 9,216 on one thread
+# whatever its setting, so products this small need no thread control (nor its threadpoolctl
+# calls, nor the clock read): ~1 us less per tiny matmul (bench/NOTES.md, issue 13)
+SERIAL_GEMM = 9216
 # seconds after a parallel region during which dynet's GEMMs keep OpenBLAS single-threaded
 REGION_WINDOW = 0.5
 
@@ -297,7 +301,10 @@ def matmul(a, b):
     single-threaded and a large product is split by rows of `a` over the pool instead.
     Otherwise, as in an MLP where no op is large enough for a region, OpenBLAS threads
     the product itself: it beats two half-products on mid-sized GEMMs (bench/NOTES.md)."""
-    if type(a) is not np.ndarray or time.monotonic() - _last_region > REGION_WINDOW \
+    # a.size * n bounds the multiply-adds of each product: a small one runs as is (unless
+    # the tests made small products split: MIN_SPLIT_GEMM below SERIAL_GEMM)
+    if type(a) is not np.ndarray or a.size * b.shape[-1] < SERIAL_GEMM <= MIN_SPLIT_GEMM \
+            or time.monotonic() - _last_region > REGION_WINDOW \
             or get_num_threads() <= 1 or not _blas_control().controllable:
         return a @ b
     if a.ndim < 2 or b.ndim < 2:

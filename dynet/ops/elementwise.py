@@ -29,7 +29,7 @@ class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         if True in ctx.needs_input_grad:  # only backward reads them
-            ctx.shapes = (_shape(a), _shape(b))
+            ctx.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         # only large arrays are worth the threads (checked here: a call less per small op)
         if type(a) is _ndarray and a.size >= parallel.MIN_WORK:
             out = parallel.binary(np.add, a, b)
@@ -48,7 +48,7 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         if True in ctx.needs_input_grad:  # only backward reads them
-            ctx.shapes = (_shape(a), _shape(b))
+            ctx.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         # only large arrays are worth the threads (checked here: a call less per small op)
         if type(a) is _ndarray and a.size >= parallel.MIN_WORK:
             out = parallel.binary(np.subtract, a, b)
@@ -66,10 +66,12 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        # only what backward needs is saved (and version-checked): y * 2 keeps no y
+        # only what backward needs is saved (and version-checked): y * 2 keeps no y, and an
+        # unrecorded call (the common tiny op) saves nothing at all, as Add
         need_a, need_b = ctx.needs_input_grad
-        ctx.save_for_backward(a if need_b else None, b if need_a else None)
-        ctx.shapes = (_shape(a), _shape(b))
+        if need_a or need_b:
+            ctx.save_for_backward(a if need_b else None, b if need_a else None)
+            ctx.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         # only large arrays are worth the threads (checked here: a call less per small op)
         if type(a) is _ndarray and a.size >= parallel.MIN_WORK:
             out = parallel.binary(np.multiply, a, b)
@@ -88,8 +90,10 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
-        ctx.shapes = (_shape(a), _shape(b))
+        need_a, need_b = ctx.needs_input_grad
+        if need_a or need_b:  # only backward reads them
+            ctx.save_for_backward(a if need_b else None, b)
+            ctx.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         # only large arrays are worth the threads (checked here: a call less per small op)
         if type(a) is _ndarray and a.size >= parallel.MIN_WORK:
             out = parallel.binary(np.divide, a, b)
@@ -237,6 +241,23 @@ class _PiecewiseConstant(Function):
         return xp_of(grad).zeros_like(grad), None
 
 
+class NormalSample(Function):
+    """mean + std * z for a standard normal z drawn by the caller (normal() with tensor
+    arguments): PyTorch records it with a zero gradient for mean and std."""
+
+    @staticmethod
+    def forward(ctx, mean, std, z):
+        xp = xp_of(z)
+        ctx.metas = [(xp.shape(v), getattr(v, "dtype", None)) for v in (mean, std)]
+        return (mean + std * z).astype(z.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = xp_of(grad)
+        return tuple(xp.zeros(shape, dtype) if need else None for (shape, dtype), need in
+                     zip(ctx.metas, ctx.needs_input_grad)) + (None,)
+
+
 class Sign(_PiecewiseConstant):
     @staticmethod
     def forward(ctx, a):
@@ -330,7 +351,8 @@ class Relu(Function):
             xp = xp_of(a)
             out = xp.empty(a.shape, a.dtype)
             parallel.blockwise(lambda o, x: xp.maximum(x, 0, out=o), out, a)
-        ctx.save_for_backward(out)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(out)
         return out
 
     @staticmethod
@@ -433,7 +455,7 @@ class Where(Function):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
-        ctx.shapes = (_shape(a), _shape(b))
+        ctx.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return xp_of(cond).where(cond, a, b)
 
     @staticmethod

@@ -17,8 +17,9 @@ class MatMul(Function):
     def forward(ctx, a, b):
         # each operand is needed (and version-checked) only for the other's gradient
         need_a, need_b = ctx.needs_input_grad
-        ctx.save_for_backward(a if need_b else None, b if need_a else None)
-        ctx.shapes = (a.shape, b.shape)
+        if need_a or need_b:
+            ctx.save_for_backward(a if need_b else None, b if need_a else None)
+            ctx.shapes = (a.shape, b.shape)
         return parallel.matmul(a, b)
 
     @staticmethod

@@ -12,6 +12,8 @@ def _reduced_axes(a, dim):
     return normalize_dims(dim, a.ndim)
 
 
+_ndarray = np.ndarray
+_add_reduce = np.add.reduce
 _ALL_AXES = tuple(tuple(range(n)) for n in range(8))  # dim=None, by ndim
 
 
@@ -19,8 +21,11 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False, dtype=None):
         axes = _ALL_AXES[a.ndim] if dim is None and a.ndim < 8 else _reduced_axes(a, dim)
-        ctx.meta = (a.shape, axes, keepdim)
-        # a NumPy scalar result becomes a 0-d array in Tensor._make
+        if ctx.needs_input_grad[0]:
+            ctx.meta = (a.shape, axes, keepdim)
+        # a NumPy scalar result becomes a 0-d array in Function.apply
+        if type(a) is _ndarray and dim is None and dtype is None and not keepdim:
+            return _add_reduce(a, None)  # what a.sum() runs, without NumPy's Python wrapper
         return a.sum(axis=axes, keepdims=keepdim, dtype=dtype)
 
     @staticmethod

@@ -46,7 +46,9 @@ def torch_keywords(fn, name, out=False):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if kwargs and not special.isdisjoint(kwargs):
+        if not kwargs:
+            return fn(*args)  # the common call: no keyword to look at, no empty-dict splat
+        if not special.isdisjoint(kwargs):
             if varargs in kwargs:  # zeros(size=(2, 3)) is zeros((2, 3))
                 if len(args) > before:
                     raise TypeError(f"{name}() got multiple values for argument '{varargs}'")

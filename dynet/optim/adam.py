@@ -6,8 +6,8 @@ from typing import Any, Callable, Optional, Tuple
 from ..autograd import views
 from ..backend.kernels import optim as K
 from ..tensor import Tensor
-from .optimizer import (Optimizer, ParamsT, advance_step, check_hyperparameters,
-                        new_step_counter, zeros_state)
+from .optimizer import (Optimizer, ParamsT, advance_step, check_foreach_fused,
+                        check_hyperparameters, new_step_counter, zeros_state)
 
 
 class Adam(Optimizer):
@@ -23,8 +23,13 @@ class Adam(Optimizer):
         amsgrad: use the AMSGrad variant (default: False).
         maximize: maximize the objective instead of minimizing it (default: False).
         decoupled_weight_decay: decay the weights directly, as AdamW (default: False).
-        foreach, capturable, fused: accepted as torch does; every dynet update is one
-            fused kernel per parameter. differentiable=True raises NotImplementedError.
+        foreach: False runs torch's for-loop over parameters; None (default) or True run
+            each update once over flat buffers per device and dtype (dynet.optim._flat;
+            the same numbers bit for bit, fewer array operations).
+        fused: True runs the same flat update (one CUDA kernel per set); fused and foreach
+            both True raise RuntimeError, as torch.
+        capturable: accepted as torch does (steps stay host counters: no sync either way).
+            differentiable=True raises NotImplementedError.
     """
 
     _param_shaped_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
@@ -43,19 +48,23 @@ class Adam(Optimizer):
         if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
                 or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
             raise ValueError("betas must be either both floats or both Tensors")
-        # foreach/fused/capturable are accepted for PyTorch compatibility: every dynet update
-        # is one fused kernel per parameter
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize,
+                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable, fused=fused,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
+        check_foreach_fused(foreach, fused)
 
     def __setstate__(self, state):
         super().__setstate__(state)
         for group in self.param_groups:
             group.setdefault("amsgrad", False)
             group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("capturable", False)
+            group.setdefault("differentiable", False)
             group.setdefault("decoupled_weight_decay", False)
+            group.setdefault("fused", None)
 
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Performs one Adam step; returns the closure's loss if one is given."""
@@ -66,24 +75,35 @@ class Adam(Optimizer):
             eps, weight_decay = float(group["eps"]), float(group["weight_decay"])
             amsgrad, maximize = bool(group["amsgrad"]), bool(group["maximize"])
             decoupled = bool(group["decoupled_weight_decay"])
-            for p in group["params"]:
-                if p.grad is None:
+            keys = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+            hyper = (lr, beta1, beta2, eps, weight_decay)
+            flags = (amsgrad, maximize, decoupled)
+            for flat, params in self._param_sets(group, keys, with_step=True):
+                if flat is not None:
+                    flat.gather()
+                    flat.steps += 1
+                    K.adam_update(flat.pflat, flat.gflat, flat.buffer("exp_avg"),
+                                  flat.buffer("exp_avg_sq"), flat.buffer("max_exp_avg_sq"),
+                                  *hyper, float(flat.steps[0]), *flags)
+                    flat.scatter()
+                    for p in params:
+                        views.bump(p)  # an in-place write, as PyTorch counts it
                     continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = new_step_counter()
-                    state["exp_avg"] = zeros_state(p)
-                    state["exp_avg_sq"] = zeros_state(p)
-                step = advance_step(state)
-                vmax = None
-                if amsgrad:
-                    if "max_exp_avg_sq" not in state:  # also when amsgrad is switched on late
-                        state["max_exp_avg_sq"] = zeros_state(p)
-                    vmax = state["max_exp_avg_sq"]._data
-                K.adam_update(p._data, p.grad._data, state["exp_avg"]._data,
-                              state["exp_avg_sq"]._data, vmax, lr, beta1, beta2, eps,
-                              weight_decay, step, amsgrad, maximize, decoupled)
-                views.bump(p)  # an in-place write, as PyTorch counts it
+                for p in params:
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["step"] = new_step_counter()
+                        state["exp_avg"] = zeros_state(p)
+                        state["exp_avg_sq"] = zeros_state(p)
+                    step = advance_step(state)
+                    vmax = None
+                    if amsgrad:
+                        if "max_exp_avg_sq" not in state:  # also when amsgrad is switched on late
+                            state["max_exp_avg_sq"] = zeros_state(p)
+                        vmax = state["max_exp_avg_sq"]._data
+                    K.adam_update(p._data, p.grad._data, state["exp_avg"]._data,
+                                  state["exp_avg_sq"]._data, vmax, *hyper, step, *flags)
+                    views.bump(p)
         return loss
 
 

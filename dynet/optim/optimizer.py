@@ -2,6 +2,9 @@
 
 Subclasses update raw arrays through the fused kernels in dynet.backend.kernels.optim; no
 Tensor-level op runs during a step, so nothing is recorded and nothing syncs the device.
+SGD, Adam and AdamW run each update once per (device, dtype) set of parameters over flat
+buffers (dynet.optim._flat, `_param_sets`) unless a group has foreach=False, which keeps
+torch's for-loop over parameters; both give the same numbers bit for bit.
 """
 from __future__ import annotations
 
@@ -17,6 +20,13 @@ from ..autograd import grad_mode
 from ..backend import CPU, device_context, move
 from ..backend.kernels import optim as optim_kernels
 from ..tensor import Tensor
+from . import _flat
+
+
+def check_foreach_fused(foreach, fused):
+    """torch's check of the foreach/fused pair (both select dynet's flat multi-tensor step)."""
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
 def check_hyperparameters(lr, differentiable=False, **non_negative):
@@ -103,6 +113,7 @@ class Optimizer:
             self.add_param_group(param_group)
 
     def __getstate__(self):
+        # not the flat buffers' cache (_flat_cache): a copy builds its own on its first step
         return {"defaults": self.defaults, "state": self.state,
                 "param_groups": self.param_groups}
 
@@ -197,6 +208,40 @@ class Optimizer:
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Performs one optimization step (implemented by subclasses)."""
         raise NotImplementedError
+
+    def _param_sets(self, group, keys, with_step=False):
+        """The parameters of `group` that have a gradient, as (FlatSet or None, params) pairs.
+
+        A FlatSet runs the update once over flat buffers (dynet.optim._flat); None means the
+        per-parameter loop: foreach=False (and not fused), a non-floating dtype, or state
+        that cannot go flat. `keys` are the per-parameter state keys the update uses;
+        `with_step` adds torch's per-parameter step count.
+        """
+        live = [p for p in group["params"] if p.grad is not None]
+        if not live:
+            return []
+        if group.get("foreach") is False and not group.get("fused"):
+            return [(None, live)]
+        parts = {}
+        for p in live:
+            parts.setdefault(_flat.set_key(p._data), []).append(p)
+        cache = self.__dict__.setdefault("_flat_cache", {})
+        entry = cache.get(id(group))
+        if entry is None or entry[0] is not group:
+            # drop the sets of groups no longer here (load_state_dict makes new groups)
+            for k in [k for k, (g, _) in cache.items()
+                      if not any(g is h for h in self.param_groups)]:
+                del cache[k]
+            entry = cache[id(group)] = (group, {})
+        sets, out = entry[1], []
+        for key, params in parts.items():
+            fs = None if key is None else sets.get(key)
+            if key is not None and (fs is None or not fs.matches(params, self.state, keys)):
+                fs = _flat.build(params, self.state, keys, with_step, fs)
+                if fs is not None:
+                    sets[key] = fs
+            out.append((fs if fs is not None and fs.steps_agree() else None, params))
+        return out
 
     @staticmethod
     def _evaluate(closure):

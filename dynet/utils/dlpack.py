@@ -4,7 +4,7 @@
 or CuPy array, a JAX array) or a legacy DLPack capsule; the result shares the producer's
 memory, on the CPU (NumPy) or a CUDA device (CuPy).
 """
-from ..backend import cuda
+from ..backend import Device, as_device, concrete, cuda
 from ..tensor import Tensor
 
 _KDL_CPU, _KDL_CUDA, _KDL_CUDA_HOST, _KDL_CUDA_MANAGED = 1, 2, 3, 13
@@ -28,8 +28,27 @@ def to_dlpack(tensor):
     return tensor.__dlpack__()
 
 
-def from_dlpack(ext_tensor):
-    """A dynet Tensor that shares memory with a DLPack producer (or capsule)."""
+def from_dlpack(ext_tensor, *, device=None, copy=None):
+    """A dynet Tensor that shares memory with a DLPack producer (or capsule); on `device`
+    (a copy when it is not the producer's), and copied when copy=True, as in PyTorch."""
+    if device is not None or copy is not None:
+        if type(ext_tensor).__name__ == "PyCapsule":
+            raise AssertionError("device and copy kwargs not supported when ext_tensor is "
+                                 "already a DLPack capsule.")
+        if not isinstance(device, (str, Device, type(None))):
+            raise AssertionError(f"from_dlpack: unsupported device type: {type(device)}")
+    result = _from_dlpack(ext_tensor)
+    if device is not None:
+        target = concrete(as_device(device))
+        if target != result.device:
+            if copy is False:
+                raise ValueError(f"cannot move DLPack tensor from device {result.device} to "
+                                 f"{target} without copying. Set copy=None or copy=True.")
+            return result.to(target)
+    return result.clone() if copy else result
+
+
+def _from_dlpack(ext_tensor):
     import numpy as np
     if isinstance(ext_tensor, Tensor):
         return ext_tensor

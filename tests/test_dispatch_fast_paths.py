@@ -1,0 +1,97 @@
+"""The per-op fast paths of issue 13 (bench/NOTES.md, "Dispatch"): each gives what the
+general path gives, and recording still saves what backward needs."""
+import numpy as np
+import pytest
+
+import dynet
+from dynet.backend import parallel
+from core_utils import assert_close, host, make, sample
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - torch is installed in CI
+    torch = None
+
+_DTYPES = {"float16": (dynet.float16, np.float16), "float32": (dynet.float32, np.float32),
+           "float64": (dynet.float64, np.float64)}
+
+
+@pytest.mark.parametrize("dtype", list(_DTYPES))
+@pytest.mark.parametrize("shape, kind", [((), "contiguous"), ((7,), "contiguous"),
+                                         ((0, 3), "contiguous"), ((5, 4), "transposed"),
+                                         ((3, 4), "strided")])
+def test_full_sum_matches_numpy_torch_and_backward(dtype, shape, kind, device):
+    dt, np_dt = _DTYPES[dtype]
+    x = sample(shape, seed=3).astype(np_dt)
+    t = make(x, device, requires_grad=True, dtype=dt, kind=kind)
+    s = t.sum()
+    assert s.shape == () and s.dtype == dt
+    assert_close(s, x.astype(np.float64).sum(), rtol=1e-2 if dtype == "float16" else 1e-6)
+    if torch is not None:
+        ref = torch.tensor(x).sum()
+        assert str(ref.dtype).split(".")[1] == dtype
+        assert_close(s, ref.double().numpy(), rtol=1e-3 if dtype == "float16" else 1e-6)
+    s.backward()
+    assert t.grad.dtype == dt
+    np.testing.assert_array_equal(host(t.grad), np.ones(shape, np_dt))
+
+
+def test_full_sum_of_integers_and_bools_is_int64(device):
+    for values, total in (([1, 2, 3], 6), ([True, False, True], 2)):
+        s = dynet.tensor(values, device=device).sum()
+        assert s.dtype == dynet.int64 and s.shape == () and s.item() == total
+
+
+@pytest.mark.parametrize("sa, sb", [((4, 4), (4, 4)), ((3,), (3, 5)), ((2, 3, 4), (4,)),
+                                    ((20, 20), (20,)), ((2, 1, 3, 4), (5, 4, 2))])
+def test_small_products_skip_blas_thread_control(sa, sb, monkeypatch):
+    """A product OpenBLAS never threads is a plain a @ b, even just after a region."""
+    prev = dynet.get_num_threads()
+    dynet.set_num_threads(2)
+    monkeypatch.setattr(parallel, "REGION_WINDOW", float("inf"))
+    touched = []
+    real = parallel._blas_control
+    monkeypatch.setattr(parallel, "_blas_control", lambda: touched.append(1) or real())
+    try:
+        rng = np.random.default_rng(0)
+        a, b = rng.standard_normal(sa), rng.standard_normal(sb)
+        np.testing.assert_array_equal(parallel.matmul(a, b), a @ b)
+        assert not touched
+        big_a, big_b = rng.standard_normal((96, 96)), rng.standard_normal((96, 2))
+        np.testing.assert_allclose(parallel.matmul(big_a, big_b), big_a @ big_b, rtol=1e-12)
+        assert touched  # 96 * 96 * 2 multiply-adds: thread control again
+    finally:
+        dynet.set_num_threads(prev)
+
+
+_BINARY = {"mul": lambda a, b: a * b, "div": lambda a, b: a / b,
+           "matmul": lambda a, b: a @ b}
+
+
+@pytest.mark.parametrize("name", list(_BINARY))
+def test_recorded_binary_ops_still_save_and_check_versions(name, device):
+    fn = _BINARY[name]
+    x = sample((3, 3), "pos", seed=5)
+    a, b = make(x, device, requires_grad=True), make(x + 1, device)
+    with dynet.no_grad():
+        assert fn(a, b).grad_fn is None  # unrecorded: nothing saved, nothing recorded
+    fn(a, b).sum().backward()  # recorded: the gradient needs b
+    ref = {"mul": x + 1, "div": 1 / (x + 1), "matmul": np.ones((3, 3)) @ (x + 1).T}[name]
+    assert_close(a.grad, ref, rtol=1e-12)
+    out = fn(a, b)
+    b.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
+def test_recorded_relu_saves_its_output(device):
+    x = sample((4,), seed=6)
+    a = make(x, device, requires_grad=True)
+    with dynet.no_grad():
+        assert dynet.relu(a).grad_fn is None
+    dynet.relu(a).sum().backward()
+    np.testing.assert_array_equal(host(a.grad), (x > 0).astype(np.float64))
+    out = dynet.relu(a)
+    out.add_(1)
+    with pytest.raises(RuntimeError, match="output 0 of Relu"):
+        out.sum().backward()

@@ -111,7 +111,7 @@ class Function:
             record = False
             n = len(args)
             ctx.needs_input_grad = _NO_GRAD[n] if n < 8 else (False,) * n
-        if ctx.cuda_device is None:
+        if on_gpu is None:  # (ctx.cuda_device is None: a local is cheaper than a class default)
             if kwargs:
                 out = cls.forward(ctx, *arrays, **kwargs)
             elif len(arrays) == 2:  # unpacked by hand: a *splat costs more than the test

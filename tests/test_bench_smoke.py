@@ -186,3 +186,26 @@ def test_new_workloads_run_once(name):
         step, keep = chosen[key].setup(adapter, "cpu")
         step()
     adapter.cleanup()
+
+
+def test_limits_counts_mlp_flops_and_rates():
+    pytest.importorskip("torch")
+    from bench import limits
+    # MLP 784-512-512-10 at batch 128: forward 2*B*sum(in*out); backward twice that, but the
+    # first layer computes no input gradient (x does not require grad)
+    B, dims = 128, [(784, 512), (512, 512), (512, 10)]
+    fwd = sum(2 * B * i * o for i, o in dims)
+    expected = 3 * fwd - 2 * B * 784 * 512
+    mlp = next(w for w in wl.all_workloads() if w.key == "mlp_b128")
+    flops, nbytes = limits.count_work(mlp)
+    assert flops == expected
+    assert nbytes > 4 * B * 784  # at least the input is read
+    data = {"workloads": [
+        {"key": "matmul_1024", "device": "cpu", "group": "matmul", "results": {
+            "torch": {"derived": {"rate": {"value": 50.0}}},
+            "dynet": {"derived": {"rate": {"value": 80.0}}}}},
+        {"key": "add_16m", "device": "cpu", "group": "elementwise", "results": {
+            "dynet": {"derived": {"rate": {"value": 20.0}}}}}]}
+    assert limits.machine_rates(data) == (80.0, 20.0)
+    with pytest.raises(ValueError, match="add_16m"):
+        limits.machine_rates({"workloads": data["workloads"][:1]})

@@ -171,3 +171,60 @@ def test_set_num_threads_rejects_what_torch_rejects(n):
     assert dynet.get_num_threads() == prev
     dynet.set_num_threads(np.int64(prev))
     assert dynet.get_num_threads() == prev
+
+
+# out-of-range index arrays: torch's CPU errors, on CUDA at the next host sync (where CuPy
+# would otherwise wrap the index and read another element)
+OUT_OF_RANGE_INDEX = {
+    "take": lambda lib, x, i: lib.take(x, i([6])),
+    "take_negative": lambda lib, x, i: x.take(i([0, -7])),
+    "take_empty": lambda lib, x, i: lib.take(x[:0], i([0])),
+    "index_select_dim1": lambda lib, x, i: x.index_select(1, i([0, 3])),
+    "index_select_negative": lambda lib, x, i: lib.index_select(x, 1, i([-1])),
+    "index_select_dim0": lambda lib, x, i: x.index_select(0, i([-1])),
+    "index_select_1d": lambda lib, x, i: x[0].index_select(0, i([3])),
+    "index_select_empty": lambda lib, x, i: x[:, :0].index_select(1, i([0])),
+    "index_fill": lambda lib, x, i: x.index_fill(1, i([-4]), 1.0),
+    "index_add": lambda lib, x, i: x.index_add(1, i([-1]), lib.ones(2, 1, device=x.device)),
+    "index_copy": lambda lib, x, i: x.index_copy(0, i([2]), lib.ones(1, 3, device=x.device)),
+    "scatter": lambda lib, x, i: x.scatter(1, i([[0, -1]]), 1.0),
+    "scatter_add": lambda lib, x, i: x.scatter_add(0, i([[2]]), lib.ones(1, 1,
+                                                                         device=x.device)),
+    "scatter_reduce": lambda lib, x, i: x.scatter_reduce(
+        1, i([[5]]), lib.ones(1, 1, device=x.device), "amax"),
+}
+
+
+@pytest.mark.parametrize("name", list(OUT_OF_RANGE_INDEX))
+def test_out_of_range_index_arrays(name, device):
+    call = OUT_OF_RANGE_INDEX[name]
+
+    def make(lib, dev):
+        x = lib.arange(6.0, device=dev).reshape(2, 3)
+        return call(lib, x, lambda v: lib.tensor(v, device=dev))
+    _raises_like_torch(make, device)
+
+
+@pytest.mark.parametrize("key", [[2], [-3], ([0, 1], [1, 3]), (slice(None), [-4]),
+                                 (1, [0, 3])])
+def test_out_of_range_getitem_and_setitem(key, device):
+    def index(lib, dev):
+        return tuple(lib.tensor(k, device=dev) if isinstance(k, list) else k for k in key) \
+            if isinstance(key, tuple) else lib.tensor(key, device=dev)
+
+    def get(lib, dev):
+        return lib.arange(6.0, device=dev).reshape(2, 3)[index(lib, dev)]
+
+    def put(lib, dev):
+        x = lib.arange(6.0, device=dev).reshape(2, 3)
+        x[index(lib, dev)] = 1.0
+        return x
+    for make in (get, put):
+        with pytest.raises(IndexError, match=r"index -?\d is out of bounds for dimension \d "
+                                             r"with size \d"):
+            out = make(dynet, device)
+            out.tolist()
+    x = dynet.arange(6.0, device=device).reshape(2, 3)
+    assert x[dynet.tensor([-1, 0], device=device)].tolist() == [[3, 4, 5], [0, 1, 2]]
+    assert x.index_select(1, dynet.tensor([2, 2], device=device)).tolist() == [[2, 2], [5, 5]]
+    assert x.take(dynet.tensor([-1, 0], device=device)).tolist() == [5.0, 0.0]

@@ -1,5 +1,7 @@
 """CUDA discipline checked on the CPU with fakes (no GPU here): each Function's forward and
 backward run under its inputs' CuPy device, and pooling's host constants reach a device once."""
+import re
+
 import numpy as np
 
 import dynet
@@ -223,3 +225,63 @@ def test_embedding_index_check_on_a_device_is_deferred():
     assert HOST_READS[0] == 0 and deferred.pending() == 1
     with pytest.raises(IndexError, match="got index 4 for an embedding with 4 rows"):
         dynet.cuda.synchronize() if dynet.cuda.is_available() else out.tolist()
+
+
+def _device_tensor(values, dtype, requires_grad=False):
+    t = dynet.tensor(values, dtype=dynet.float64 if dtype is np.float64 else dynet.int64)
+    t._data = counted(values, dtype)
+    return t.requires_grad_() if requires_grad else t
+
+
+def _setitem(x, key, value):
+    x[key] = value
+    return x
+
+
+# op, an in-range index, an out-of-range one, and the error PyTorch raises on the CPU
+INDEX_CALLS = {
+    "take": (lambda x, i: dynet.take(x, i), [0, -6, 5], [1, 6], IndexError,
+             "out of range: tried to access index 6 on a tensor of 6 elements."),
+    "index_select": (lambda x, i: x.index_select(1, i), [2, 0], [-1], RuntimeError,
+                     "INDICES element is out of DATA bounds, id=-1 axis_dim=3"),
+    "index_select_dim0": (lambda x, i: x.index_select(0, i), [1], [0, 2], IndexError,
+                          "index out of range in self"),
+    "getitem": (lambda x, i: x[i], [1, -2], [2], IndexError,
+                "index 2 is out of bounds for dimension 0 with size 2"),
+    "getitem_dim1": (lambda x, i: x[..., i], [2, -3], [-4], IndexError,
+                     "index -4 is out of bounds for dimension 1 with size 3"),
+    "getitem_after_an_int": (lambda x, i: x[1, i], [2, 0], [3], IndexError,
+                             "index 3 is out of bounds for dimension 0 with size 3"),
+    "index_add": (lambda x, i: x.index_add(0, i, x[:1] * 2.0), [1], [-1], RuntimeError,
+                  "index -1 is out of bounds for dimension 0 with size 2"),
+    "scatter_add": (lambda x, i: x.scatter_add(1, i.reshape(1, 1), x[:1, :1]), [2], [3],
+                    RuntimeError, "index 3 is out of bounds for dimension 1 with size 3"),
+    "index_fill": (lambda x, i: x.index_fill(1, i, 5.0), [-1], [-4], IndexError,
+                   "index -4 is out of bounds for dimension 1 with size 3"),
+    "setitem": (lambda x, i: _setitem(x.detach(), (slice(None), i), 7.0), [1], [5], IndexError,
+                "index 5 is out of bounds for dimension 1 with size 3"),
+    "setitem_recorded": (lambda x, i: _setitem(x * 1.0, (i,), x[0] * 2.0), [1], [-3],
+                         IndexError, "index -3 is out of bounds for dimension 0 with size 2"),
+}
+
+
+@pytest.mark.parametrize("name", list(INDEX_CALLS))
+def test_device_index_checks_are_deferred_and_raise_torchs_error(name):
+    from dynet.backend import deferred
+    fn, good, bad, kind, message = INDEX_CALLS[name]
+    values = np.arange(6.0).reshape(2, 3)
+    deferred.flush()
+    HOST_READS[0] = 0
+    out = fn(_device_tensor(values, np.float64, True), _device_tensor(good, np.int64))
+    assert HOST_READS[0] == 0, f"{name} read device data on the host"
+    assert deferred.pending() == 1
+    expected = fn(dynet.tensor(values, requires_grad=True), dynet.tensor(good))
+    assert out.tolist() == expected.tolist() and deferred.pending() == 0
+    with pytest.raises(kind, match=re.escape(message)):  # the CPU raises it at once
+        fn(dynet.tensor(values, requires_grad=True), dynet.tensor(bad))
+    HOST_READS[0] = 0
+    out = fn(_device_tensor(values, np.float64, True), _device_tensor(bad, np.int64))
+    assert HOST_READS[0] == 0 and deferred.pending() == 1  # no error, no sync, yet
+    with pytest.raises(kind, match=re.escape(message)):
+        out.tolist()
+    assert deferred.pending() == 0

@@ -70,6 +70,28 @@ EINSUM = {
 }
 
 
+# bool operands, as PyTorch: a label summed within one operand counts (int64), one summed
+# over two operands needs bmm, which has no Bool kernel; the rest stays bool (ANDs)
+BOOL_EINSUM = [("ii->i", 1), ("ij->ji", 1), ("ij->i", 1), ("ij->", 1), ("ij,ij->ij", 2),
+               ("ij,kl->ijkl", 2), ("ij,kl->i", 2), ("ij,kl->", 2), ("ij,ij,ij->ij", 3),
+               ("ij,jk->ik", 2), ("ij,ij->", 2), ("ij,jk,kl->il", 3), ("ij,ij", 2)]
+
+
+@pytest.mark.parametrize("eq,n", BOOL_EINSUM)
+def test_einsum_of_bools_as_torch(eq, n, device):
+    torch = _torch()
+    values = np.array([[True, False], [True, True]])
+    try:
+        want = torch.einsum(eq, *[torch.tensor(values)] * n)
+    except NotImplementedError as e:
+        with pytest.raises(NotImplementedError, match=str(e).replace('"', '.')):
+            dynet.einsum(eq, *[dynet.tensor(values, device=device)] * n)
+        return
+    got = dynet.einsum(eq, *[dynet.tensor(values, device=device)] * n)
+    assert str(got.dtype).split(".")[1] == str(want.dtype).split(".")[1]
+    assert host(got).tolist() == want.tolist()
+
+
 # NumPy references where np.einsum itself differs: it broadcasts no named size-1 dims and
 # sums no ellipsis dims missing from the output
 NUMPY_EINSUM = {

@@ -83,7 +83,7 @@ def _torch_run(cfg, init, grads, foreach):
 
 
 def _flat_sets(opt):
-    return [fs for _, sets in opt._flat_cache.values() for fs in sets.values()]
+    return [fs for entry in opt._flat_cache.values() for fs in entry[1].values()]
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=IDS)
@@ -174,12 +174,18 @@ def test_aliases_taken_before_the_first_step_keep_seeing_the_parameter(device):
     (fs,) = _flat_sets(opt)
     assert fs.mirrored == [0, 1, 2]
     assert params[3]._data.base is fs.pflat
-    # an alias taken after the parameters moved into the buffer shares the buffer
+    # an alias taken after the parameters moved into the buffer shares the buffer; once
+    # the old aliases are gone (or data is replaced) the parameter moves in too
     late = params[4].detach()
+    del detached
+    params[2].data = params[2].data * 2
     for p, g in zip(params, grads[0]):
         p.grad = dynet.tensor(g, device=device)
     opt.step()
     np.testing.assert_array_equal(_np(late), _np(params[4]))
+    np.testing.assert_array_equal(_np(view), _np(params[1])[1:3])
+    assert fs.mirrored == [1] and params[0]._data.base is fs.pflat
+    assert params[2]._data.base is fs.pflat
 
 
 def test_replaced_parameter_data_and_param_lists_are_followed(device):
@@ -210,6 +216,25 @@ def test_replaced_parameter_data_and_param_lists_are_followed(device):
     for a, b in zip(flat, loop):
         np.testing.assert_array_equal(_np(a), _np(b))
     assert len(_flat_sets(fopt)) == 2
+
+
+def test_a_parameter_changing_dtype_leaves_the_set_and_stays_identical():
+    init, grads = _data(6, np.float32, seed=6)
+
+    def run(foreach):
+        params = [dynet.tensor(a, requires_grad=True) for a in init[:3]]
+        opt = optim.SGD(params, lr=0.1, momentum=0.9, foreach=foreach)
+        for i, step_grads in enumerate(grads):
+            if i == 2:
+                params[1].data = params[1].data.double()
+            for p, g in zip(params, step_grads):
+                p.grad = dynet.tensor(g.astype(p.detach().numpy().dtype))
+            opt.step()
+        return params
+
+    for a, b in zip(run(None), run(False)):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(_np(a), _np(b))
 
 
 def test_version_counter_bumps_once_per_step_and_saved_tensors_are_checked():

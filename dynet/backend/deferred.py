@@ -1,14 +1,17 @@
 """Checks of device data that are read at the next host sync instead of forcing one now.
 
-Validating a class-index target on the host (`cross_entropy`, `nll_loss`, `embedding`) costs
-a blocking device-to-host transfer on every call, i.e. one per training step on CUDA. Instead
+Validating a class-index target on the host (`cross_entropy`, `nll_loss`, `embedding`), an
+index array (`gather`, `take`, `index_select`, `index_add`/`copy`/`fill`, `scatter*`,
+advanced `x[idx]` and `x[idx] = v`), an integer divisor or `normal()`'s std costs a blocking
+device-to-host transfer on every call, i.e. one per training step on CUDA. Instead
 the check is computed on the device as a 0-d bool array ("some entry is bad") and queued
 here with a function that raises the error; the queue is read at the next point that moves
 data to the host anyway: `Tensor.item()`, `tolist()`, `numpy()`, `bool()`, printing, a
 copy to the CPU (which `dynet.save` makes) and `dynet.cuda.synchronize()`. A bad target so
 raises the same exception as on the CPU, a few kernels later; until then the op computed
-with wrapped indices (CuPy's fancy indexing wraps, it never reads out of bounds), and that
-value cannot reach Python without the check being read first.
+with clipped indices (ops.functions.check_range; an `x[idx] = v` so writes at a clipped
+position), never out of bounds, and that value cannot reach Python without the check being
+read first.
 
 At most MAX_PENDING checks wait; the next one reads them all, so a loop that never syncs
 pays one transfer per MAX_PENDING steps and holds at most that many target arrays.

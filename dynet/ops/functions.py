@@ -1042,6 +1042,17 @@ def index_select(input, dim, index, *, out=None):  # noqa: A002
         raise IndexError("index_select(): Expected dtype int32 or int64 for index")
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
+    size = input.shape[d] if input.ndim else 1
+    if input.ndim > 1 and idx.size and not input.numel():
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
+
+    def fail(value):
+        # PyTorch's CPU kernel for dim 1 of a matrix (or more) words it otherwise
+        if input.ndim > 1 and d == 1:
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={value} "
+                               f"axis_dim={size}")
+        raise IndexError("index out of range in self")
+    idx = check_range(idx, 0, size, fail)  # NumPy and CuPy would wrap a negative index
     if input.ndim == 0:
         return write_out(reshape(shape_ops.IndexSelect.apply(reshape(input, 1), 0,
                                                              idx.reshape(-1)), idx.shape),
@@ -1099,17 +1110,62 @@ def _raw_index(a, index):
     return indexing.torch_key(tuple(out))
 
 
+def check_range(raw, lo, hi, fail):
+    """`raw` (an integer array) if every element is in [lo, hi), else fail(first bad value):
+    at once on the CPU; on CUDA at the next host sync (backend/deferred.py), and meanwhile
+    the index returned is clipped into range, so nothing reads out of bounds or wraps."""
+    if not raw.size:
+        return raw
+    if hi <= lo:  # every index is bad: an error either way, so the host read costs nothing
+        fail(int(raw.reshape(-1)[0]))
+    bad = (raw < lo) | (raw >= hi)
+
+    def report():
+        fail(int(raw.reshape(-1)[int(bad.reshape(-1).argmax())]))
+    if type(raw) is np.ndarray:
+        if bad.any():
+            report()
+        return raw
+    deferred.defer(bad.any(), report)
+    return raw.clip(lo, hi - 1)
+
+
+def _check_device_key(a, key):
+    """`key` with PyTorch's IndexError for an out-of-range index array on CUDA, where CuPy
+    would wrap it (x[[5]] of 3 rows reads row 2): read at the next host sync; NumPy raises
+    its own at once on the CPU."""
+    if type(a) is np.ndarray or not indexing.has_int_array(key):
+        return key
+
+    def check(d, size, k):
+        def fail(value):
+            raise IndexError(f"index {value} is out of bounds for dimension {d} with size "
+                             f"{size}")
+        return check_range(k, -size, size, fail)
+    return indexing.map_index_arrays(a, key, check)
+
+
+def _torch_words(e, shape=None):
+    """NumPy's IndexError in PyTorch's words ("dimension", not "axis")."""
+    message = str(e).replace(" for axis ", " for dimension ")
+    return IndexError(message if shape is None else
+                      f"{message} (indexing a tensor of shape {tuple(shape)})")
+
+
 def getitem(input, index):
     # an int or a slice needs no conversion (the common x[i], x[:n])
-    key = index if type(index) is int or type(index) is slice else _raw_index(input, index)
+    if type(index) is int or type(index) is slice:
+        key = index
+    else:
+        key = _check_device_key(input._data, _raw_index(input, index))
     try:
         return indexing.GetItem.apply(input, key)
     except IndexError as e:
-        raise IndexError(f"{e} (indexing a tensor of shape {tuple(input.shape)})") from None
+        raise _torch_words(e, input.shape) from None
 
 
 def setitem(input, index, value):
-    key = _raw_index(input, index)
+    key = _check_device_key(input._data, _raw_index(input, index))
     value = _operand(value)
     is_tensor = isinstance(value, Tensor)
     if is_tensor and value.device != input.device:
@@ -1120,13 +1176,19 @@ def setitem(input, index, value):
                                           is_tensor and value._requires_grad)):
         views.check_overlap(input)
         view, key = indexing.write_target(input._data, key)
-        view[key] = value._data if is_tensor else value
+        try:
+            view[key] = value._data if is_tensor else value
+        except IndexError as e:
+            raise _torch_words(e) from None
         views.bump(input)
         return
     views.check_inplace(input)
     # recorded out of place, then written into `input`, which gets the new node: the
     # overwritten part of the old graph gets a zero gradient
-    out = indexing.IndexPut.apply(input, key, value.to(input.dtype) if is_tensor else value)
+    try:
+        out = indexing.IndexPut.apply(input, key, value.to(input.dtype) if is_tensor else value)
+    except IndexError as e:
+        raise _torch_words(e) from None
     views.commit_inplace(input, out)
 
 
@@ -1139,20 +1201,14 @@ def gather(input, dim, index):
     size, raw = input._data.shape[d] if input.ndim else 1, index._data
     if raw.size:
         # NumPy raises IndexError above the size and wraps negative indices; CuPy wraps
-        # both. PyTorch raises a RuntimeError naming the first bad index: at once on the
-        # CPU, at the next host sync on CUDA (backend/deferred.py), clipped meanwhile.
-        bad = (raw < 0) | (raw >= size)
-
-        def fail():
-            value = int(raw.reshape(-1)[int(bad.reshape(-1).argmax())])
+        # both. PyTorch raises a RuntimeError naming the first bad index (check_range),
+        # on CUDA at the next host sync, the index clipped meanwhile.
+        def fail(value):
             raise RuntimeError(f"index {value} is out of bounds for dimension {d} with size "
                                f"{size}")
-        if type(raw) is np.ndarray or size == 0:
-            if size == 0 or bad.any():
-                fail()
-        else:
-            deferred.defer(bad.any(), fail)
-            index = Tensor._make(raw.clip(0, size - 1), False)
+        safe = check_range(raw, 0, size, fail)
+        if safe is not raw:
+            index = Tensor._make(safe, False)
     return _gather(input, d, index)
 
 

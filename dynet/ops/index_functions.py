@@ -27,6 +27,14 @@ def _index_array(name, index, input, *, one_d=False):
     return index._data.reshape(-1) if one_d else index._data
 
 
+def _in_range(idx, n, d, kind, prefix="", lo=0):
+    """idx checked against [lo, n) along dim d, with PyTorch's error (F.check_range: at once
+    on the CPU, at the next host sync on CUDA); NumPy and CuPy would wrap a negative index."""
+    def fail(value):
+        raise kind(f"{prefix}index {value} is out of bounds for dimension {d} with size {n}")
+    return F.check_range(idx, lo, n, fail)
+
+
 def _value_tensor(value, like):
     if isinstance(value, F.Tensor):
         return value.to(like.dtype)
@@ -74,7 +82,15 @@ def take(input, index):  # noqa: A002
     idx = _index_array("take", index, input)
     if idx.dtype.kind not in "iu":
         raise RuntimeError("take(): Expected a long tensor for index")
-    return F.getitem(F.reshape(input, -1), (idx,))
+    n = input.numel()
+    if idx.size and not n:
+        raise IndexError("take(): tried to take from an empty tensor")
+
+    def fail(value):
+        raise IndexError(f"out of range: tried to access index {value} on a tensor of {n} "
+                         f"elements.")
+    idx = F.check_range(idx, -n, n, fail)
+    return indexing.GetItem.apply(F.reshape(input, -1), (idx,))
 
 
 # ---------------------------------------------------------------- index_* along a dim
@@ -107,6 +123,7 @@ def index_add(input, dim, index, source, *, alpha=1, out=None):  # noqa: A002
     idx = _index_array("index_add", index, input, one_d=True)
     a, d, undo = _along_dim(input, dim)
     _check_source("index_add", input, d, idx.shape[0], source)
+    idx = _in_range(idx, a.shape[d], d, RuntimeError)
     src = F.reshape(source, a.shape[:d] + (idx.shape[0],) + a.shape[d + 1:])
     if alpha != 1:
         src = F.mul(src, alpha)
@@ -118,6 +135,7 @@ def index_copy(input, dim, index, source, *, out=None):  # noqa: A002
     idx = _index_array("index_copy", index, input, one_d=True)
     a, d, undo = _along_dim(input, dim)
     _check_source("index_copy", input, d, idx.shape[0], source)
+    idx = _in_range(idx, a.shape[d], d, IndexError, "index_copy_(): ")
     src = F.reshape(source, a.shape[:d] + (idx.shape[0],) + a.shape[d + 1:])
     return write_out(undo(indexing.IndexCopy.apply(a, idx, src, d)), out, "index_copy")
 
@@ -132,8 +150,7 @@ def index_fill(input, dim, index, value):  # noqa: A002
     a, d, undo = _along_dim(input, dim)
     xp = xp_of(a._data)
     n = a.shape[d]
-    if idx.size and (builtins.int(idx.min()) < -n or builtins.int(idx.max()) >= n):
-        raise IndexError(f"index out of range in self (dim {d} of size {n})")
+    idx = _in_range(idx, n, d, IndexError, lo=-n)
     chosen = xp.zeros(n, dtype=bool)
     chosen[idx] = True
     chosen = chosen.reshape((n,) + (1,) * (a.ndim - d - 1))
@@ -161,7 +178,7 @@ def _check_scatter(name, input, dim, index, src):
                                 f" and to be no larger size than src {list(src_shape)}"))
     if src_shape is not None and src.dtype != input.dtype:
         raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
-    return idx, d
+    return _in_range(idx, input.shape[d] if input.ndim else 1, d, RuntimeError), d
 
 
 def _scatter_1d(input, idx):

@@ -85,6 +85,35 @@ def torch_key(key):
     return staged
 
 
+def map_index_arrays(a, index, fn):
+    """The raw key `index` (from torch_key) on the array a with each integer index array k
+    replaced by fn(dim, size, k): the dim of a that k indexes and that dim's size."""
+    pre = index.pre if type(index) is Staged else None
+    if pre is not None:
+        a, index = a[pre], tuple(index)  # a[pre] is basic indexing: a view
+    key = index if isinstance(index, tuple) else (index,)
+
+    def width(k):  # the dims of `a` that k consumes
+        if k is None or k is Ellipsis or isinstance(k, (bool, np.bool_)):
+            return 0
+        return k.ndim if getattr(k, "dtype", None) is not None and k.dtype.kind == "b" else 1
+    used = sum(width(k) for k in key)
+    d, out = 0, []
+    for k in key:
+        if k is Ellipsis:
+            d += a.ndim - used
+        elif (d < a.ndim and not isinstance(k, np.generic) and hasattr(k, "ndim")
+              and k.dtype.kind in "iu"):
+            k = fn(d, a.shape[d], k)
+        out.append(k)
+        d += width(k)
+    if pre is not None:
+        out = Staged(out)
+        out.pre = pre
+        return out
+    return tuple(out) if isinstance(index, tuple) else out[0]
+
+
 def apply_key(a, index):
     """a[index] for a raw key from torch_key."""
     if type(index) is Staged:

@@ -10,6 +10,7 @@ import string
 
 import numpy as np
 
+from .. import dtypes
 from . import functions as F
 from . import linalg as L
 from ._out import scalar_name, write_out
@@ -167,7 +168,19 @@ def einsum(*args):
     for t in operands[1:]:
         _same_dtype_scalar(operands[0], t)
     subs, out, sizes = _parse_einsum(equation, [tuple(t.shape) for t in operands])
+    if operands[0]._data.dtype.kind == "b" and _bool_einsum_sums(subs, out):
+        operands = [t.to(dtypes.int64) for t in operands]
     return L.Einsum.apply(*operands, subs=tuple(subs), out=out, sizes=sizes)
+
+
+def _bool_einsum_sums(subs, out):
+    """PyTorch's einsum of bool operands: a label summed over two operands or more is a bmm,
+    which has no Bool kernel; one summed within one operand is a sum(), which counts in
+    int64 (True when so); else the result stays bool (products of bools are ANDs)."""
+    summed = set("".join(subs)) - set(out)
+    if builtins.any(builtins.sum(c in s for s in subs) > 1 for c in summed):
+        raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+    return builtins.bool(summed)
 
 
 # ---------------------------------------------------------------- products

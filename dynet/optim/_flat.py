@@ -17,9 +17,15 @@ Adoption (copying an array into its slot and pointing its tensor at the slot vie
 only for an array that owns its memory and is referenced by its tensor alone (no view, no
 .detach() or .data alias, no saved graph): anyone else holding the old memory would stop
 seeing the updates without a word. A parameter that cannot be adopted is mirrored: copied
-into its slot before the update and back after it. A set whose state cannot be adopted, or
-whose parameters differ in step count or in which state they have, takes the per-parameter
-path, which is always correct: it updates the same slot views in place.
+into its slot before the update and back after it, and adopted at the first step where it
+can be (after param.data = ..., Module.to(), or once an old alias is gone). A set whose
+state cannot be adopted, or whose parameters differ in step count or in which state they
+have, takes the per-parameter path, which is always correct: it updates the same slot views
+in place.
+
+Storage model: parameters that share a flat buffer share an owner array, so
+dynet.autograd.views tells saved views of them apart by address (`_input_owning`); each
+parameter keeps its own version counter, bumped once per step as before.
 
 Each step first checks the cached set with identity tests (no array operation): the same
 parameters, each state tensor still over its slot, gradients of the parameter's shape and
@@ -70,6 +76,7 @@ class FlatSet:
         self.state = state            # key -> (flat buffer, per-parameter views)
         self.steps, self.step_views = steps, step_views  # None without a step count
         self.created = created        # state keys created (zero) by the last build
+        self.where = set_key(pflat)
         with _on_device(pflat):
             self.gflat = xp_of(pflat).empty_like(pflat)
         self.mirrored = ()
@@ -80,12 +87,14 @@ class FlatSet:
         """True when the cached set is still exactly what `params` and their state are."""
         if len(params) != len(self.params) or keys != self.keys:
             return False
-        dtype = self.pflat.dtype
+        dtype, where = self.pflat.dtype, self.where
+        cpu = where[0] is None
         for i, (p, q) in enumerate(zip(params, self.params)):
             if p is not q:
                 return False
             g = p.grad._data
-            if g.dtype != dtype or g.shape != self.pviews[i].shape:
+            if g.dtype != dtype or g.shape != self.pviews[i].shape or (
+                    not isinstance(g, np.ndarray) if cpu else set_key(g) != where):
                 return False
             st = opt_state.get(p)
             if st is None:
@@ -99,7 +108,8 @@ class FlatSet:
                 if t is None or t._data is not self.step_views[i]:
                     return False
             a = p._data
-            if a is not self.pviews[i] and (a.dtype != dtype or a.shape != self.pviews[i].shape):
+            if a is not self.pviews[i] and (a.shape != self.pviews[i].shape
+                                            or set_key(a) != where):
                 return False
         return True
 
@@ -114,9 +124,15 @@ class FlatSet:
         xp = xp_of(self.pflat)
         with _on_device(self.pflat):
             xp.concatenate([p.grad._data.reshape(-1) for p in params], out=self.gflat)
-            self.mirrored = [i for i, p in enumerate(params) if p._data is not pviews[i]]
-            for i in self.mirrored:
-                xp.copyto(pviews[i], params[i]._data)
+            mirrored = []
+            for i, p in enumerate(params):
+                if p._data is not pviews[i]:  # p.data = ..., Module.to(), an old alias
+                    xp.copyto(pviews[i], p._data)
+                    if p._view is None and _sole_owner(p):
+                        p._data = pviews[i]  # nobody else sees the old array: adopt it
+                    else:
+                        mirrored.append(i)
+            self.mirrored = mirrored
 
     def scatter(self):
         """Mirrored parameters back from their slots."""
@@ -130,6 +146,14 @@ class FlatSet:
     def buffer(self, key):
         entry = self.state.get(key)
         return None if entry is None else entry[0]
+
+
+def _fits(p, where):
+    """p belongs to set `where` and has a gradient like it (a mis-shaped gradient raises in
+    the per-parameter path). A function, so that no local name keeps p's array referenced
+    once build() checks who owns it."""
+    a, g = p._data, p.grad._data
+    return g.shape == a.shape and g.dtype == a.dtype and set_key(a) == where
 
 
 def _slots(flat, params):
@@ -152,10 +176,9 @@ def build(params, opt_state, keys, with_step, old):
     state tensors still sit in them.
     """
     params = tuple(params)
-    for p in params:  # a mis-shaped gradient raises in the per-parameter path
-        g = p.grad._data
-        if g.shape != p._data.shape or g.dtype != p._data.dtype:
-            return None
+    where = set_key(params[0]._data)
+    if not all(_fits(p, where) for p in params):
+        return None
     states = [opt_state.get(p) for p in params]
     same_params = (old is not None and len(old.params) == len(params)
                    and all(a is b for a, b in zip(old.params, params)))

@@ -8,6 +8,7 @@ torch's for-loop over parameters; both give the same numbers bit for bit.
 """
 from __future__ import annotations
 
+import operator
 import warnings
 from collections import defaultdict
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple, Union
@@ -222,17 +223,21 @@ class Optimizer:
             return []
         if group.get("foreach") is False and not group.get("fused"):
             return [(None, live)]
-        parts = {}
-        for p in live:
-            parts.setdefault(_flat.set_key(p._data), []).append(p)
         cache = self.__dict__.setdefault("_flat_cache", {})
         entry = cache.get(id(group))
         if entry is None or entry[0] is not group:
             # drop the sets of groups no longer here (load_state_dict makes new groups)
-            for k in [k for k, (g, _) in cache.items()
-                      if not any(g is h for h in self.param_groups)]:
+            for k in [k for k, e in cache.items()
+                      if not any(e[0] is h for h in self.param_groups)]:
                 del cache[k]
-            entry = cache[id(group)] = (group, {})
+            entry = cache[id(group)] = [group, {}, (), {}]
+        if len(live) == len(entry[2]) and all(map(operator.is_, live, entry[2])):
+            parts = entry[3]  # the same parameters have gradients as last step
+        else:
+            parts = {}
+            for p in live:
+                parts.setdefault(_flat.set_key(p._data), []).append(p)
+            entry[2], entry[3] = tuple(live), parts
         sets, out = entry[1], []
         for key, params in parts.items():
             fs = None if key is None else sets.get(key)
@@ -240,6 +245,8 @@ class Optimizer:
                 fs = _flat.build(params, self.state, keys, with_step, fs)
                 if fs is not None:
                     sets[key] = fs
+                else:
+                    entry[2] = ()  # split by device and dtype afresh next step
             out.append((fs if fs is not None and fs.steps_agree() else None, params))
         return out
 

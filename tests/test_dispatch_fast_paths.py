@@ -56,6 +56,10 @@ def test_small_products_skip_blas_thread_control(sa, sb, monkeypatch):
         rng = np.random.default_rng(0)
         a, b = rng.standard_normal(sa), rng.standard_normal(sb)
         np.testing.assert_array_equal(parallel.matmul(a, b), a @ b)
+        if a.ndim == 2 == b.ndim:  # ndarray.dot for two matrices: strided ones too
+            np.testing.assert_array_equal(parallel.matmul(b.T, a.T), b.T @ a.T)
+            np.testing.assert_array_equal(parallel.matmul(a[::-1], b[:, ::2]),
+                                          a[::-1] @ b[:, ::2])
         assert not touched
         big_a, big_b = rng.standard_normal((96, 96)), rng.standard_normal((96, 2))
         np.testing.assert_allclose(parallel.matmul(big_a, big_b), big_a @ big_b, rtol=1e-12)

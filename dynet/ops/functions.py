@@ -200,16 +200,16 @@ def div(input, other, rounding_mode=None):
         raise
 
 
-def _operator(fn, general, kinds):
-    """Tensor.__add__ and friends: operands of one dtype of one of `kinds` (no bools for
-    sub, floats for div), or a float tensor with an exact Python float or int, go straight
-    to fn.apply, one Python frame for the whole call; anything else (promotion, lists,
-    PyTorch's errors) takes `general`."""
+def _operator(fn, general, kinds=None):
+    """Tensor.__add__ and friends: operands of one dtype (of one of `kinds` if given: no
+    bools for sub, floats for div), or a float tensor with an exact Python float or int, go
+    straight to fn.apply, one Python frame for the whole call; anything else (promotion,
+    lists, PyTorch's errors) takes `general`."""
     def op(self, other):
         dt = self._data.dtype
         if isinstance(other, Tensor):
             do = other._data.dtype
-            if (dt is do or dt == do) and dt.kind in kinds:
+            if (dt is do or dt == do) and (kinds is None or dt.kind in kinds):
                 try:
                     return fn.apply(self, other)
                 except ValueError:
@@ -223,10 +223,8 @@ def _operator(fn, general, kinds):
 
 # Tensor's arithmetic operators (installed by tensor.py): alpha and rounding_mode at their
 # defaults
-OPERATORS = {"__add__": _operator(ew.Add, add, "biufc"),
-             "__sub__": _operator(ew.Sub, sub, "iufc"),
-             "__mul__": _operator(ew.Mul, mul, "biufc"),
-             "__truediv__": _operator(ew.Div, div, "f")}
+OPERATORS = {"__add__": _operator(ew.Add, add), "__sub__": _operator(ew.Sub, sub, "iufc"),
+             "__mul__": _operator(ew.Mul, mul), "__truediv__": _operator(ew.Div, div, "f")}
 
 
 def _rounded_div(a, b, dt, mode):

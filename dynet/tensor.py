@@ -798,15 +798,11 @@ _ALIASES = {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide"
             "not_equal": "ne", "absolute": "abs", "arctan": None}
 
 
-# Operators bound straight to their function (one Python frame less per op): a + b is
-# F.add(a, b), alpha and rounding_mode keep their defaults.
-_OPERATORS = {"__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div",
-              "__matmul__": "matmul"}
-
-
 def _install_methods():
-    for name, target in _OPERATORS.items():
-        setattr(Tensor, name, getattr(F, target))
+    # a + b is one Python frame before Function.apply (see F.OPERATORS); a @ b is F.matmul
+    for name, fn in F.OPERATORS.items():
+        setattr(Tensor, name, fn)
+    Tensor.__matmul__ = F.matmul
     for name in _DELEGATED:
         fn = getattr(F, name)
         setattr(Tensor, name, fn)

@@ -1,7 +1,7 @@
 """Forward + backward time of issue 14's conv / pooling / resampling ops, dynet vs PyTorch
 (CPU, float32).
 
-    python bench/conv_sampling_micro.py [--repeat 10]
+    python bench/conv_sampling_micro.py [--repeat 10] [--only SUBSTRING]
 
 Prints the median of `repeat` timed runs per op after two warm-up runs; results are in
 bench/NOTES.md.
@@ -54,15 +54,18 @@ def _time(fn, repeat):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--only", default="", help="run the cases whose name contains this")
     args = parser.parse_args()
     import dynet
     import dynet.nn.functional as dF
-    rows = {name: [_time(fn, args.repeat)] for name, fn in _cases(dynet, dF).items()}
+    rows = {name: [_time(fn, args.repeat)] for name, fn in _cases(dynet, dF).items()
+            if args.only in name}
     try:
         import torch
         import torch.nn.functional as tF
         for name, fn in _cases(torch, tF).items():
-            rows[name].append(_time(fn, args.repeat))
+            if args.only in name:
+                rows[name].append(_time(fn, args.repeat))
     except ImportError:
         pass
     print(f"{'op (forward + backward)':40s} {'dynet ms':>9s} {'torch ms':>9s} {'ratio':>6s}")

@@ -126,3 +126,18 @@ def test_fused_optimizer_kernel_names_key_every_compiled_flag(monkeypatch):
         O._sgd_cuda(p, p, p, 0.1, flags[0], 0.0, flags[3], bool(flags[1]), bool(flags[2]),
                     bool(flags[4]))
     assert len(sources) > 40
+
+
+def test_index_add_rows_accumulates_repeated_rows_like_add_at():
+    from dynet.backend.kernels.scatter import index_add_rows
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, 5, 40)  # many repeats
+    values = rng.standard_normal((40, 3)).astype(np.float32)
+    start = rng.standard_normal((5, 3)).astype(np.float32)
+    want = start.astype(np.float64)
+    np.add.at(want, rows, values.astype(np.float64))
+    got = index_add_rows(start.copy(), rows, values)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    empty = index_add_rows(start.copy(), rows[:0], values[:0])
+    np.testing.assert_array_equal(empty, start)

@@ -359,6 +359,16 @@ class Relu(Function):
         return out
 
     @staticmethod
+    def into(a):
+        """relu written into the raw array `a` itself: relu_ when nothing is recorded."""
+        xp = xp_of(a)
+        if xp is np:
+            parallel.blockwise(lambda o, x: np.maximum(x, 0, out=o), a, a)
+        else:
+            with a.device:  # CuPy launches on the current device
+                xp.maximum(a, 0, out=a)
+
+    @staticmethod
     def backward(ctx, grad):
         # PyTorch's mask is out <= 0 (0 there, grad elsewhere, so a nan output passes grad)
         out = ctx.saved_tensors[0]

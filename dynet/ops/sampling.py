@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import xp_of
-from ..backend.kernels.scatter import index_add_at
+from ..backend.kernels.scatter import index_add_rows
 from ..tensor import Tensor
 from . import functions as _F
 
@@ -470,20 +470,21 @@ class GridSample(Function):
         gcl = xp.moveaxis(grad, 1, -1).reshape(n, -1, c)
         xcl = xp.moveaxis(x, 1, -1).reshape(n, -1, c)
         rows = xp.arange(n).reshape(n, 1)
-        gx = xp.zeros_like(xcl) if need_x else None
-        full_rows = None
+        keys, parts = [], []  # the input gradient's rows (n * P + flat) and values per corner
         ggrid = xp.zeros((n, gcl.shape[1], nd), dtype=grid.dtype) if need_grid else None
         for flat, mask, w, dws in _corners(spatial, grid, *ctx.args):
-            if need_x:  # index arrays of one shape: cupyx.scatter_add's safe form
-                full_rows = xp.broadcast_to(rows, flat.shape) if full_rows is None else full_rows
-                index_add_at(gx, (full_rows, flat),
-                             xp.where(mask[..., None], _expand(w) * gcl, 0))
+            if need_x:
+                keys.append((rows * xcl.shape[1] + flat).reshape(-1))
+                parts.append(xp.where(mask[..., None], _expand(w) * gcl, 0).reshape(-1, c))
             if need_grid and dws is not None:
                 v = xp.where(mask[..., None], xcl[rows, flat], 0)
                 dot = (v * gcl).sum(axis=-1)
                 for d in range(nd):
                     ggrid[..., nd - 1 - d] += dws[d] * dot
-        if gx is not None:
+        gx = None
+        if need_x:  # one scatter of every corner (bincount on the CPU)
+            gx = index_add_rows(xp.zeros((n * xcl.shape[1], c), dtype=xcl.dtype),
+                                xp.concatenate(keys), xp.concatenate(parts))
             gx = xp.ascontiguousarray(xp.moveaxis(gx.reshape([n] + spatial + [c]), -1, 1))
         return gx, None if ggrid is None else ggrid.reshape(grid.shape)
 

@@ -56,6 +56,10 @@ def test_small_products_skip_blas_thread_control(sa, sb, monkeypatch):
         rng = np.random.default_rng(0)
         a, b = rng.standard_normal(sa), rng.standard_normal(sb)
         np.testing.assert_array_equal(parallel.matmul(a, b), a @ b)
+        if a.ndim == 2 == b.ndim:  # ndarray.dot for two matrices: strided ones too
+            np.testing.assert_array_equal(parallel.matmul(b.T, a.T), b.T @ a.T)
+            np.testing.assert_array_equal(parallel.matmul(a[::-1], b[:, ::2]),
+                                          a[::-1] @ b[:, ::2])
         assert not touched
         big_a, big_b = rng.standard_normal((96, 96)), rng.standard_normal((96, 2))
         np.testing.assert_allclose(parallel.matmul(big_a, big_b), big_a @ big_b, rtol=1e-12)
@@ -95,3 +99,48 @@ def test_recorded_relu_saves_its_output(device):
     out.add_(1)
     with pytest.raises(RuntimeError, match="output 0 of Relu"):
         out.sum().backward()
+
+
+_OPERANDS = {
+    "f32": lambda fw: fw.tensor([1.5, -2.0, 3.0]),
+    "f64": lambda fw: fw.tensor([0.5, 2.0, -1.0], dtype=fw.float64),
+    "f16": lambda fw: fw.tensor([1.0, 2.0, 4.0], dtype=fw.float16),
+    "i64": lambda fw: fw.tensor([3, -4, 5]),
+    "i32": lambda fw: fw.tensor([2, 7, -1], dtype=fw.int32),
+    "bool": lambda fw: fw.tensor([True, False, True]),
+    "f64_0d": lambda fw: fw.tensor(2.5, dtype=fw.float64),
+    "float": lambda fw: 1.25,
+    "int": lambda fw: 3,
+    "true": lambda fw: True,
+    "np_f64": lambda fw: np.float64(0.75),
+}
+_TENSORS = [k for k in _OPERANDS if k not in ("float", "int", "true", "np_f64")]
+_OPS = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+        "div": lambda a, b: a / b}
+
+
+@pytest.mark.skipif(torch is None, reason="needs torch")
+@pytest.mark.parametrize("op", list(_OPS))
+@pytest.mark.parametrize("left", _TENSORS)
+@pytest.mark.parametrize("right", list(_OPERANDS))
+def test_operators_promote_as_torch(op, left, right):
+    """Tensor operators (their fast path and the general one) give torch's dtype and values."""
+    fn = _OPS[op]
+    try:
+        ref = fn(_OPERANDS[left](torch), _OPERANDS[right](torch))
+    except RuntimeError as e:  # bool - bool: torch refuses, and so must dynet
+        with pytest.raises(RuntimeError):
+            fn(_OPERANDS[left](dynet), _OPERANDS[right](dynet))
+        assert "Subtraction" in str(e)
+        return
+    got = fn(_OPERANDS[left](dynet), _OPERANDS[right](dynet))
+    assert str(got.dtype) == str(ref.dtype).replace("torch", "dynet")
+    np.testing.assert_allclose(got.numpy().astype(np.float64), ref.double().numpy(),
+                               rtol=1e-3)
+
+
+def test_operator_shape_errors_name_the_op():
+    for fn, name in ((lambda a, b: a + b, "add"), (lambda a, b: a * b, "mul"),
+                     (lambda a, b: a - b, "sub"), (lambda a, b: a / b, "div")):
+        with pytest.raises(RuntimeError, match=rf"{name}: the size of tensor a \(2,\)"):
+            fn(dynet.ones(2), dynet.ones(3))

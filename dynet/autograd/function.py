@@ -89,11 +89,12 @@ class Function:
             else:
                 arrays.append(a)
         ctx = cls()  # no __init__ is defined: this is only the object allocation
+        device = None  # ctx.cuda_device, as a local (a class default costs more to read)
         if on_gpu is not None:  # all-CPU calls (the common case) pay nothing for this check
             _check_same_device(cls, on_gpu, args)
             # CuPy allocates and launches on the CURRENT device, not the inputs': a call on
             # cuda:1 while cuda:0 is current would otherwise compute on (or fail on) cuda:0
-            ctx.cuda_device = on_gpu._data.device
+            device = ctx.cuda_device = on_gpu._data.device
         if record and grad_mode._state.enabled:
             # each input as the node that produced it, the leaf itself, or None (no grad)
             parents = []
@@ -111,7 +112,7 @@ class Function:
             record = False
             n = len(args)
             ctx.needs_input_grad = _NO_GRAD[n] if n < 8 else (False,) * n
-        if ctx.cuda_device is None:
+        if device is None:
             if kwargs:
                 out = cls.forward(ctx, *arrays, **kwargs)
             elif len(arrays) == 2:  # unpacked by hand: a *splat costs more than the test
@@ -121,7 +122,7 @@ class Function:
             else:
                 out = cls.forward(ctx, *arrays)
         else:
-            with ctx.cuda_device:
+            with device:
                 out = cls.forward(ctx, *arrays, **kwargs)
         # Tensor._make, inline
         if type(out) is not _ndarray and isinstance(out, _generic):

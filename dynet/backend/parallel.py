@@ -301,10 +301,15 @@ def matmul(a, b):
     single-threaded and a large product is split by rows of `a` over the pool instead.
     Otherwise, as in an MLP where no op is large enough for a region, OpenBLAS threads
     the product itself: it beats two half-products on mid-sized GEMMs (bench/NOTES.md)."""
+    if type(a) is not np.ndarray:
+        return a @ b
     # a.size * n bounds the multiply-adds of each product: a small one runs as is (unless
-    # the tests made small products split: MIN_SPLIT_GEMM below SERIAL_GEMM)
-    if type(a) is not np.ndarray or a.size * b.shape[-1] < SERIAL_GEMM <= MIN_SPLIT_GEMM \
-            or time.monotonic() - _last_region > REGION_WINDOW \
+    # the tests made small products split: MIN_SPLIT_GEMM below SERIAL_GEMM); for two
+    # matrices ndarray.dot is the same BLAS call without the matmul gufunc's dispatch
+    # (4x4: 4.8k instructions instead of 8.9k)
+    if a.size * b.shape[-1] < SERIAL_GEMM <= MIN_SPLIT_GEMM:
+        return a.dot(b) if a.ndim == 2 == b.ndim else a @ b
+    if time.monotonic() - _last_region > REGION_WINDOW \
             or get_num_threads() <= 1 or not _blas_control().controllable:
         return a @ b
     if a.ndim < 2 or b.ndim < 2:

@@ -155,6 +155,13 @@ def add(input, other, alpha=1):
 
 
 def sub(input, other, alpha=1):
+    if _is_bool(input) or _is_bool(other):  # PyTorch's errors (NumPy's differ, or none)
+        if _is_bool(input) and _is_bool(other):
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
     if alpha != 1:
         other = mul(other, alpha)
     try:
@@ -162,6 +169,12 @@ def sub(input, other, alpha=1):
     except ValueError:
         _check_broadcast("sub", input, other)
         raise
+
+
+def _is_bool(x):
+    if isinstance(x, Tensor):
+        return x._data.dtype.kind == "b"
+    return isinstance(x, (bool, np.bool_))
 
 
 def mul(input, other):
@@ -185,6 +198,33 @@ def div(input, other, rounding_mode=None):
     except ValueError:
         _check_broadcast("div", input, other)
         raise
+
+
+def _operator(fn, general, kinds=None):
+    """Tensor.__add__ and friends: operands of one dtype (of one of `kinds` if given: no
+    bools for sub, floats for div), or a float tensor with an exact Python float or int, go
+    straight to fn.apply, one Python frame for the whole call; anything else (promotion,
+    lists, PyTorch's errors) takes `general`."""
+    def op(self, other):
+        dt = self._data.dtype
+        if isinstance(other, Tensor):
+            do = other._data.dtype
+            if (dt is do or dt == do) and (kinds is None or dt.kind in kinds):
+                try:
+                    return fn.apply(self, other)
+                except ValueError:
+                    pass  # shapes that do not broadcast: general() raises PyTorch's error
+        elif type(other) in _FLOAT_INT and dt.kind == "f":
+            return fn.apply(self, other)
+        return general(self, other)
+    op.__name__ = op.__qualname__ = f"__{general.__name__}__"
+    return op
+
+
+# Tensor's arithmetic operators (installed by tensor.py): alpha and rounding_mode at their
+# defaults
+OPERATORS = {"__add__": _operator(ew.Add, add), "__sub__": _operator(ew.Sub, sub, "iufc"),
+             "__mul__": _operator(ew.Mul, mul), "__truediv__": _operator(ew.Div, div, "f")}
 
 
 def _rounded_div(a, b, dt, mode):

@@ -47,13 +47,18 @@ class NdPoolPlan:
 
 def max_forward(x, p, need_arg=True):
     """(y, arg): the max of every window and the number of the kernel offset that won
-    (the first maximum; a NaN wins, and a later NaN replaces it, as in PyTorch); arg is
-    None when need_arg is False."""
+    (the first maximum; a NaN wins, and a later NaN replaces it, as in PyTorch).
+    `need_arg=False` (no backward, no indices): one maximum pass per offset, arg None."""
     xp = xp_of(x)
     buf = x if not any(p.p) and p.padded == p.S else p.buffer(xp, x.dtype, -np.inf, x)
     if xp is np:
         return _max_forward_cpu(buf, p, need_arg)
     y = arg = None
+    if not need_arg:  # maximum propagates NaN, as PyTorch's max pooling does
+        for offs in p.offsets:
+            v = buf[p.window(offs)]
+            y = v.copy() if y is None else xp.maximum(y, v, out=y)
+        return y, None
     for j, offs in enumerate(p.offsets):
         v = buf[p.window(offs)]
         if y is None:

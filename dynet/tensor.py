@@ -561,11 +561,13 @@ class Tensor(_MethodDeclarations):
 
     # ------------------------------------------------------------ in-place ops
 
-    def _inplace(self, compute, *others):
+    def _inplace(self, compute, *others, direct=None):
         """Runs `compute(self, *others)` and writes the result into this tensor's memory.
 
         When recording, the op runs out of place and the write then rewrites the history of
         this tensor, or of its base if it is a view (dynet.autograd.views.commit_inplace).
+        Otherwise `direct(array)`, where given, writes the result straight into a float
+        tensor's array: no out-of-place result and no copy back.
         """
         recording = grad_mode._state.enabled and (
             self.requires_grad or views.base_requires_grad(self) or builtins.any(
@@ -575,6 +577,11 @@ class Tensor(_MethodDeclarations):
             # the op records this tensor's current node as its input, also where `self` is
             # among `others` (x.mul_(x)), before the tensor gets the op's node
             out = compute(self, *others)
+        elif direct is not None and self._data.dtype.kind == "f":
+            views.check_overlap(self)
+            direct(self._data)
+            views.bump(self)
+            return self
         else:
             with grad_mode.no_grad():
                 out = compute(self, *others)

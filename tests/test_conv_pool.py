@@ -426,11 +426,13 @@ def test_lenet_block_matches_torch(device, rng):
 
 # ---------------------------------------------------------------- inference and grad-free paths
 
-def _strided(a):
-    """A non-contiguous copy of `a` (every other element of a wider array)."""
+def _strided_t(a, device, grad=False):
+    """A non-contiguous tensor holding `a`: every other element of a wider tensor."""
     wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), dtype=a.dtype)
     wide[..., ::2] = a
-    return wide[..., ::2]
+    t = _t(wide, device, grad)[..., ::2]
+    assert not t._data.flags.c_contiguous
+    return t
 
 
 @pytest.mark.parametrize("case", CONV_CASES + [
@@ -441,7 +443,7 @@ def _strided(a):
 def test_conv2d_no_grad_matches_torch_and_saves_nothing(device, rng, case, bias):
     torch = pytest.importorskip("torch")
     xs, ws, stride, padding, dilation, groups = case
-    x = _strided(rng.standard_normal(xs).astype(np.float32))
+    x = rng.standard_normal(xs).astype(np.float32)
     w = rng.standard_normal(ws).astype(np.float32)
     b = rng.standard_normal(ws[0]).astype(np.float32) if bias else None
     args = (stride, padding, dilation, groups)
@@ -450,12 +452,12 @@ def test_conv2d_no_grad_matches_torch_and_saves_nothing(device, rng, case, bias)
     wt = _t(w, device, True)
     bt = None if b is None else _t(b, device, True)
     with dynet.no_grad():
-        y = C.conv2d(_t(x, device), wt, bt, *args)
+        y = C.conv2d(_strided_t(x, device), wt, bt, *args)
     assert y.grad_fn is None and not y.requires_grad
     np.testing.assert_allclose(to_numpy(y), ref, rtol=1e-4, atol=1e-4)
     # the same call with a graph gives the same numbers
-    np.testing.assert_allclose(to_numpy(C.conv2d(_t(x, device), wt, bt, *args)), to_numpy(y),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(C.conv2d(_strided_t(x, device), wt, bt, *args)),
+                               to_numpy(y), rtol=1e-5, atol=1e-5)
 
 
 def test_conv2d_bias_grad_only_matches_torch(device, rng):
@@ -491,15 +493,14 @@ def test_max_pool2d_no_grad_matches_torch(device, rng, case, contiguous):
     torch = pytest.importorskip("torch")
     xs, k, s, p, d, ceil = case
     x = _with_specials(rng, xs)
-    if not contiguous:
-        x = _strided(x)
+    make = _t if contiguous else _strided_t
     ref = torch.nn.functional.max_pool2d(torch.tensor(x), k, s, p, d, ceil).numpy()
     with dynet.no_grad():
-        y = P.max_pool2d(_t(x, device, True), k, s, p, d, ceil)
+        y = P.max_pool2d(make(x, device, True), k, s, p, d, ceil)
     assert y.grad_fn is None
     np.testing.assert_array_equal(to_numpy(y), ref)
     # with a graph: same values, and the indices agree with torch's
-    y2, idx = P.max_pool2d(_t(x, device, True), k, s, p, d, ceil, return_indices=True)
+    y2, idx = P.max_pool2d(make(x, device, True), k, s, p, d, ceil, return_indices=True)
     np.testing.assert_array_equal(to_numpy(y2), ref)
     _, tidx = torch.nn.functional.max_pool2d(torch.tensor(x), k, s, p, d, ceil,
                                              return_indices=True)

@@ -1,4 +1,6 @@
 """dynet.nn.functional (minus losses): activations, dropout, norms, embedding, one_hot."""
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -127,6 +129,35 @@ def test_relu_inplace_mutates_and_returns_input(device):
     y = tensor([-1.0, 3.0], device)
     assert F.leaky_relu(y, 0.5, inplace=True) is y
     np.testing.assert_array_equal(host(y), [-0.5, 3.0])
+
+
+@pytest.mark.parametrize("grad_mode", ["no_grad", "plain"])
+def test_relu_inplace_without_graph_writes_the_array_itself(device, grad_mode, split_cpu):
+    """Nothing recorded: relu_ writes the tensor's own array (no copy back), bumps its
+    version, shows through views and the base, and keeps NaN and -0.0 as torch's relu_."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    base_np = rng.standard_normal((4, 70000)).astype(np.float32)  # large: split in blocks
+    base_np[0, :4] = [np.nan, -np.inf, np.inf, -0.0]
+    base = tensor(base_np.copy(), device)
+    view = base[:, ::2]  # non-contiguous
+    data, version = view._data, view._version
+    with (dynet.no_grad() if grad_mode == "no_grad" else contextlib.nullcontext()):
+        out = F.relu(view, inplace=True)
+    assert out is view and view._data is data and view._version > version
+    ref = torch.tensor(base_np.copy())
+    torch.nn.functional.relu(ref[:, ::2], inplace=True)
+    np.testing.assert_array_equal(host(base), ref.numpy())
+    np.testing.assert_array_equal(host(view), ref[:, ::2].numpy())
+    whole = tensor(base_np.copy(), device)
+    F.relu(whole, inplace=True)
+    np.testing.assert_array_equal(host(whole), torch.relu(torch.tensor(base_np)).numpy())
+
+
+def test_relu_inplace_without_graph_on_expanded_raises(device):
+    x = tensor([-1.0, 2.0], device).expand(3, 2)
+    with pytest.raises(RuntimeError, match="more than one element"):
+        F.relu(x, inplace=True)
 
 
 def test_inplace_on_leaf_requiring_grad_raises(device):

@@ -83,3 +83,54 @@ def test_relu_backward_selects_on_large_blocks(device, split_cpu):
     dynet.relu(t).backward(dynet.tensor(g, dtype=dynet.float32, device=device))
     expected = np.where(x > 0, g, 0).astype(np.float32)
     np.testing.assert_array_equal(to_numpy(t.grad), expected)
+
+
+# nan inputs: PyTorch masks by comparisons that are false for nan (relu: out <= 0, hardtanh:
+# a <= lo or a >= hi, maximum: self < other, ...), so the gradient passes where dynet used
+# to write 0; sgn(nan) is 0 (not nan); max() shares the gradient among the nans.
+W = [NAN, -1.0, 0.0, 2.0]
+NAN_CASES = [
+    ("relu", lambda lib, x: lib.relu(x), [W], [[1, 0, 0, 1]]),
+    ("relu_module", lambda lib, x: lib.nn.ReLU()(x.reshape(1, 4)), [W], [[1, 0, 0, 1]]),
+    ("threshold", lambda lib, x: lib.nn.functional.threshold(x, 0.5, -2.0), [W],
+     [[1, 0, 0, 1]]),
+    ("hardtanh", lambda lib, x: lib.nn.functional.hardtanh(x), [W], [[1, 0, 1, 0]]),
+    ("relu6", _relu6, [W], [[1, 0, 0, 1]]),
+    ("elu", lambda lib, x: lib.nn.functional.elu(x), [W], [[1, np.exp(-1.0), 1, 1]]),
+    ("selu", lambda lib, x: lib.nn.functional.selu(x), [W],
+     [[1.0507009873554805, 1.0507009873554805 * 1.6732632423543772 * np.exp(-1.0),
+       1.0507009873554805 * 1.6732632423543772, 1.0507009873554805]]),
+    ("abs", lambda lib, x: x.abs(), [W], [[0, -1, 0, 1]]),
+    ("maximum", lambda lib, x, y: lib.maximum(x, y), [W, [0.0, 0.0, 0.0, NAN]],
+     [[1, 0, 0.5, 1], [1, 1, 0.5, 1]]),
+    ("minimum", lambda lib, x, y: lib.minimum(x, y), [W, [0.0, 0.0, 0.0, NAN]],
+     [[1, 1, 0.5, 1], [1, 0, 0.5, 1]]),
+    ("max_full", lambda lib, x: x.max(), [[NAN, 3.0, NAN, 2.0]], [[0.5, 0, 0.5, 0]]),
+    ("min_full", lambda lib, x: x.min(), [[1.0, NAN, -3.0, 2.0]], [[0, 1, 0, 0]]),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,fn,inputs,expected", NAN_CASES, ids=[c[0] for c in NAN_CASES])
+def test_nan_input_gradient_matches_torch(device, dtype, name, fn, inputs, expected):
+    with np.errstate(invalid="raise", divide="raise"):  # and no NumPy warning on the way
+        got = _grads(dynet, lambda lib, *x: fn(lib, *x).sum(), inputs, getattr(dynet, dtype),
+                     device)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, np.array(e, dtype), rtol=1e-6, err_msg=name)
+    torch = pytest.importorskip("torch")
+    for g, t in zip(got, _grads(torch, lambda lib, *x: fn(lib, *x).sum(), inputs,
+                                getattr(torch, dtype))):
+        np.testing.assert_allclose(g, t, rtol=1e-6, err_msg=name)
+
+
+def test_threshold_keeps_nan_and_relu_backward_large_nan_block(device):
+    x = dynet.tensor([NAN, 0.2, 0.9], device=device)
+    np.testing.assert_array_equal(to_numpy(dynet.nn.functional.threshold(x, 0.5, -2.0)),
+                                  np.float32([NAN, -2.0, 0.9]))
+    # a block large enough for the CPU's blockwise path, nan in the forward input
+    v = np.linspace(-1, 1, 300_000)
+    v[::1000] = np.nan
+    t = dynet.tensor(v, dtype=dynet.float32, device=device, requires_grad=True)
+    dynet.relu(t).sum().backward()
+    np.testing.assert_array_equal(to_numpy(t.grad), np.where(v <= 0, 0, 1).astype(np.float32))

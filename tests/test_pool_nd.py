@@ -86,6 +86,25 @@ def test_max_pool3d_nan_and_inf(device):
     assert g[0, 0, 0, 1, 0] == 1 and g.sum() == 1  # a NaN wins, and gets the gradient
 
 
+@pytest.mark.parametrize("case", MAX_CASES)
+def test_max_pool3d_no_grad_matches_torch(device, rng, case):
+    """The grad-free max pool (no argmax kept) on NaN / +-inf windows and strided input."""
+    torch = pytest.importorskip("torch")
+    shape, k, s, p, d, ceil_mode = case
+    x = rng.standard_normal(shape)
+    flat = x.reshape(-1)
+    picks = rng.choice(flat.size, size=9, replace=False)
+    flat[picks[0::3]], flat[picks[1::3]], flat[picks[2::3]] = np.nan, np.inf, -np.inf
+    want = torch.nn.functional.max_pool3d(torch.tensor(x), k, s, p, d, ceil_mode).numpy()
+    wide = np.zeros(shape[:-1] + (2 * shape[-1],))
+    wide[..., ::2] = x
+    xt = dynet.tensor(wide, device=device, requires_grad=True)[..., ::2]  # non-contiguous
+    with dynet.no_grad():
+        y = F.max_pool3d(xt, k, s, p, d, ceil_mode)
+    assert y.grad_fn is None
+    np.testing.assert_array_equal(to_numpy(y), want)
+
+
 AVG_CASES = [((2, 3, 4, 5, 4), (2, 2, 2), None, (0, 0, 0), False, True, None),
              ((1, 2, 5, 4, 6), (3, 2, 3), (2, 1, 2), (1, 1, 1), True, True, None),
              ((1, 2, 5, 4, 6), (3, 2, 3), (2, 1, 2), (1, 1, 1), True, False, None),

@@ -42,9 +42,10 @@ __all__ = [
 
 # ---------------------------------------------------------------- helpers
 
-def _inplace(input, fn):
-    """Runs fn as an in-place op on `input` (PyTorch's inplace=True)."""
-    return input._inplace(fn)
+def _inplace(input, fn, direct=None):
+    """Runs fn as an in-place op on `input` (PyTorch's inplace=True); `direct` writes the
+    raw array in place when nothing is recorded (Tensor._inplace)."""
+    return input._inplace(fn, direct=direct)
 
 
 def _float(value, name):
@@ -91,7 +92,7 @@ def bilinear(input1, input2, weight, bias=None):
 def relu(input, inplace=False):  # noqa: A002
     """max(input, 0)."""
     if inplace:
-        return _inplace(input, _Relu.apply)
+        return _inplace(input, _Relu.apply, _Relu.into)
     return _Relu.apply(input)
 
 

@@ -68,9 +68,16 @@ def select(mask, grad):
     holds a nan (grad was inf or nan somewhere); CuPy's where is a plain kernel."""
     if type(grad) is np.ndarray:
         out = np.multiply(grad, mask, dtype=grad.dtype)
-        if not np.isnan(out).any():
+        if not has_nan(out):
             return np.asarray(out)  # 0-d inputs give a NumPy scalar
     return xp_of(grad).where(mask, grad, grad.dtype.type(0))
+
+
+def has_nan(a):
+    """Whether the float NumPy array `a` holds a nan: minimum propagates nan, and its
+    reduction reads `a` once without the bool array of isnan(a).any() (0.66% of a LeNet
+    step's instructions went to isnan in the relu backward)."""
+    return a.size > 0 and np.isnan(np.minimum.reduce(a, axis=None))
 
 
 def inplace_method(fn):

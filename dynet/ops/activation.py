@@ -109,11 +109,12 @@ class LeakyRelu(Function):
 
 
 class Hardtanh(Function):
-    """clip(a, lo, hi); relu6 is hardtanh(0, 6). The gradient is 0 at the corners."""
+    """clip(a, lo, hi); relu6 is hardtanh(0, 6). The gradient is 0 at the corners and
+    passes where a is nan (PyTorch's mask is a <= lo or a >= hi, false for nan)."""
 
     @staticmethod
     def forward(ctx, a, lo, hi):
-        ctx.save_for_backward((a > lo) & (a < hi))
+        ctx.save_for_backward(~((a <= lo) | (a >= hi)))
         return xp_of(a).clip(a, lo, hi)
 
     @staticmethod
@@ -135,7 +136,7 @@ class Elu(Function):
         if scale != 1.0:
             out *= scale
         out += neg
-        ctx.save_for_backward(a > 0, neg)
+        ctx.save_for_backward(~(a <= 0), neg)  # nan takes the positive branch, as in PyTorch
         ctx.params = (alpha, scale, input_scale)
         return out
 
@@ -143,10 +144,11 @@ class Elu(Function):
     def backward(ctx, grad):
         pos, neg = ctx.saved_tensors
         alpha, scale, input_scale = ctx.params
-        # slope: (neg + alpha * scale) * input_scale where a <= 0 (neg = 0 where a > 0)
+        # slope: (neg + alpha * scale) * input_scale where a <= 0, scale elsewhere (selected:
+        # neg is nan where a is nan)
         slope = neg + alpha * scale
         slope *= input_scale
-        slope += _float_mask(pos, grad.dtype, scale - alpha * scale * input_scale, 0.0)
+        slope = xp_of(grad).where(pos, grad.dtype.type(scale), slope)
         slope *= grad
         return slope
 
@@ -295,11 +297,11 @@ class Hardswish(Function):
 
 
 class Threshold(Function):
-    """a where a > threshold, else value."""
+    """value where a <= threshold, else a (so nan stays nan, as in PyTorch)."""
 
     @staticmethod
     def forward(ctx, a, threshold, value):
-        keep = a > threshold
+        keep = ~(a <= threshold)
         ctx.save_for_backward(keep)
         return xp_of(a).where(keep, a, a.dtype.type(value))
 

@@ -98,12 +98,13 @@ class MaxPoolNd(Function):
         ctx.x_shape = x.shape
         xf = x.reshape(x_full) if x_full is not None else x
         p = poolnd.NdPoolPlan(xf.shape, kernel, stride, padding, dilation, ceil_mode)
-        y, arg = poolnd.max_forward(xf, p)
+        y, arg = poolnd.max_forward(xf, p, ctx.needs_input_grad[0] or indices_out is not None)
         if indices_out is not None:
             idx = poolnd.max_indices(arg, p)
             indices_out.append(idx[0] if x_full is not None else idx)
         ctx.plan = p
-        ctx.save_for_backward(arg)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(arg)
         return y[0] if x_full is not None else y
 
     @staticmethod

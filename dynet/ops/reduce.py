@@ -125,7 +125,11 @@ class Amax(Function):
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
         axes, keepdim = ctx.meta
-        mask = (a == out)
+        xp = xp_of(a)
+        # nan is the extreme of a slice holding one: its nans share the gradient, as in
+        # PyTorch's max()/min() (its amax multiplies 0 by the count's 1/0 and gives nan)
+        mask = (a == out) | (xp.isnan(a) & xp.isnan(out)) if a.dtype.kind in "fc" \
+            else a == out
         count = mask.sum(axis=axes, keepdims=True)
         share = expand_reduced(grad, a.shape, axes, keepdim) / count.astype(grad.dtype)
         return select(mask, share)  # the others get 0, also where the gradient is inf

@@ -45,12 +45,18 @@ class NdPoolPlan:
         return buf
 
 
-def max_forward(x, p):
+def max_forward(x, p, need_arg=True):
     """(y, arg): the max of every window and the number of the kernel offset that won
-    (the first maximum; a NaN wins, and a later NaN replaces it, as in PyTorch)."""
+    (the first maximum; a NaN wins, and a later NaN replaces it, as in PyTorch).
+    `need_arg=False` (no backward, no indices): one maximum pass per offset, arg None."""
     xp = xp_of(x)
     buf = p.buffer(xp, x.dtype, -np.inf, x)
     y = arg = None
+    if not need_arg:  # maximum propagates NaN, as PyTorch's max pooling does
+        for offs in p.offsets:
+            v = buf[p.window(offs)]
+            y = v.copy() if y is None else xp.maximum(y, v, out=y)
+        return y, None
     for j, offs in enumerate(p.offsets):
         v = buf[p.window(offs)]
         if y is None:

@@ -1,5 +1,6 @@
 """grid_sample's input-gradient scatter, old vs new, on the data of bench/conv_sampling_micro.py's
-grid_sample case (8x16x64x64 input, 8x64x64 grid, bilinear: 4 corners).
+grid_sample case (8x16x64x64 input, 8x64x64 grid, bilinear: 4 corners), and
+adaptive_max_pool2d's (bench/linalg_nn_micro.py: 16x64x14x14 -> 7x7).
 
     python bench/scatter_rows_micro.py [--repeat 15]
 
@@ -42,21 +43,49 @@ def new(n, c, p, corners):
     return index_add_rows(np.zeros((n * p, c), np.float32), keys, values).reshape(n, p, c)
 
 
+def adaptive_data():
+    """adaptive_max_pool2d 16x64x14x14 -> 7x7's gradient scatter (bench/linalg_nn_micro.py)."""
+    rng = np.random.default_rng(1)
+    rows, hw, k = 16 * 64, 14 * 14, 7 * 7
+    return rows, hw, rng.integers(0, hw, (rows, k)), rng.standard_normal((rows, k)).astype(
+        np.float32)
+
+
+def adaptive_old(rows, hw, index, grad):
+    gx = np.zeros((rows, hw), np.float32)
+    np.add.at(gx, (np.arange(rows)[:, None], index), grad)
+    return gx
+
+
+def adaptive_new(rows, hw, index, grad):
+    keys = (np.arange(rows)[:, None] * hw + index).reshape(-1)
+    return index_add_rows(np.zeros((rows * hw, 1), np.float32), keys,
+                          grad.reshape(-1, 1)).reshape(rows, hw)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
-    data = _data()
+    data, adata = _data(), adaptive_data()
     np.testing.assert_allclose(old(*data), new(*data), rtol=1e-4, atol=1e-4)
-    times = {"old": [], "new": []}
+    np.testing.assert_allclose(adaptive_old(*adata), adaptive_new(*adata), rtol=1e-5,
+                               atol=1e-5)
+    cases = (("grid_sample: np.add.at per corner", old, data),
+             ("grid_sample: index_add_rows once", new, data),
+             ("adaptive_max_pool2d: np.add.at", adaptive_old, adata),
+             ("adaptive_max_pool2d: index_add_rows", adaptive_new, adata))
+    times = {name: [] for name, _, _ in cases}
     for _ in range(args.repeat):
-        for name, fn in (("old", old), ("new", new)):
+        for name, fn, args_ in cases:
             start = time.perf_counter()
-            fn(*data)
+            fn(*args_)
             times[name].append(time.perf_counter() - start)
-    o, nw = (statistics.median(times[k]) * 1e3 for k in ("old", "new"))
-    print(f"np.add.at per corner  {o:8.2f} ms")
-    print(f"index_add_rows once   {nw:8.2f} ms   (old / new {o / nw:.1f}x)")
+    med = [statistics.median(times[name]) * 1e3 for name, _, _ in cases]
+    for (name, _, _), ms in zip(cases, med):
+        print(f"{name:38s} {ms:8.3f} ms")
+    print(f"old / new: grid_sample {med[0] / med[1]:.1f}x, adaptive_max_pool2d "
+          f"{med[2] / med[3]:.1f}x")
 
 
 if __name__ == "__main__":

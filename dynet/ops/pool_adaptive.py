@@ -4,7 +4,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import xp_of
-from ..backend.kernels.scatter import index_add_at
+from ..backend.kernels.scatter import index_add_rows
 from ..tensor import Tensor
 from ._out import scalar_name
 
@@ -42,10 +42,11 @@ class GatherSpatial(Function):
     def backward(ctx, grad):
         n, c, h, w = ctx.shape
         xp = xp_of(grad)
-        gx = xp.zeros((n * c, h * w), dtype=grad.dtype)
-        rows = xp.arange(n * c)[:, None]
         k = grad.shape[2] * grad.shape[3]
-        index_add_at(gx, (rows, ctx.index.reshape(n * c, k)), grad.reshape(n * c, k))
+        # bins may overlap, so two cells can pick one element: an accumulating scatter
+        keys = (xp.arange(n * c)[:, None] * (h * w) + ctx.index.reshape(n * c, k)).reshape(-1)
+        gx = index_add_rows(xp.zeros((n * c * h * w, 1), dtype=grad.dtype), keys,
+                            grad.reshape(-1, 1))
         return gx.reshape(ctx.shape), None
 
 

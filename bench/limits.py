@@ -6,7 +6,9 @@ Work per step is counted once, on PyTorch's execution of the same workload (benc
 under two dispatch modes: torch.utils.flop_counter for the GEMM/convolution FLOPs of forward,
 backward and optimizer step, and a byte counter that adds up the inputs and outputs of every
 other aten op that moves data (views excluded). The bytes are what an unfused eager framework
-must read and write, not a fused kernel's minimum.
+must read and write, not a fused kernel's minimum. oneDNN is off while counting: torch's CPU
+LSTM otherwise runs as one fused oneDNN op that neither counter sees into, and with it off
+the same step decomposes into the GEMMs and elementwise ops it performs.
 
 The rates come from the run itself: the best matmul GFLOP/s any framework reached
 (matmul_1024 / matmul_4096) and the a + b GB/s (add_16m). The floor of a step is
@@ -14,6 +16,7 @@ FLOPs / GEMM rate + bytes / bandwidth; `x floor` is the measured median over tha
 """
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +53,12 @@ def count_work(workload):
     step, keep = workload.setup(wl.TorchAdapter(), "cpu")
     step()  # optimizer state and lazily built buffers exist from the second call on
     flops, nbytes = FlopCounterMode(display=False), ByteCounter()
-    with flops, nbytes:
-        step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # flags() warns "TF32 acceleration on top of oneDNN"
+        with torch.backends.mkldnn.flags(enabled=False):
+            step()  # the first call on the unfused path builds its buffers too
+            with flops, nbytes:
+                step()
     del keep
     return flops.get_total_flops(), nbytes.bytes
 

@@ -30,9 +30,11 @@ import time
 
 import numpy as np
 
-# Below about this many elements of work a region is not worth the wake-up of a thread
-# (LeNet's smaller layers at batch 64 stay serial; see bench/NOTES.md).
-MIN_WORK = 1 << 17
+# Below about this many elements of work a region is not worth the wake-up of a thread and
+# the cache traffic of splitting (bench/NOTES.md, "Threads: the split threshold"): at 1 << 17
+# LeNet's convolutions split from batch 16 on and its step ran 3.2-3.4 ms there against
+# 2.5-2.9 ms at 1 << 19, which is no slower at batch 64 to 1024.
+MIN_WORK = 1 << 19
 # Multiply-adds from which a product is split over the threads. Smaller GEMMs run on one
 # thread: two single-threaded halves of a 128x784x512 product took as long as the whole
 # on one thread (each packs all of the other operand, and a worker wakes ~0.1 ms late),

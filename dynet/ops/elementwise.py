@@ -372,8 +372,9 @@ class Relu(Function):
     def backward(ctx, grad):
         # PyTorch's mask is out <= 0 (0 there, grad elsewhere, so a nan output passes grad)
         out = ctx.saved_tensors[0]
-        if xp_of(grad) is not np:
-            return select(~(out <= 0), grad)
+        xp = xp_of(grad)
+        if xp is not np:  # one comparison and one where kernel (no ~ pass over the mask)
+            return xp.where(out <= 0, grad.dtype.type(0), grad)
         res = np.empty(grad.shape, grad.dtype)
 
         def block(r, o, g):

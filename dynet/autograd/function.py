@@ -10,6 +10,8 @@ the common path's way: a view input refreshes its history first (`_view` is None
 other tensor), a recording call notes the versions of the tensors whose arrays it saved
 (only when forward saved something), and a view op (`is_view`) links its result to its base.
 """
+import itertools
+
 import numpy as np
 
 from . import grad_mode
@@ -22,7 +24,9 @@ class Function:
     backward returns one gradient (or None) per positional argument of forward.
     """
 
-    __slots__ = ("parents", "needs_input_grad", "out_meta", "__dict__")
+    # _seq: the creation order of recorded nodes (the engine takes the newest first); a
+    # slot with no default, so a node recorded without one fails loudly in backward
+    __slots__ = ("parents", "needs_input_grad", "out_meta", "_seq", "__dict__")
 
     # class-level defaults, so creating a node costs no __init__ call
     saved_tensors = ()
@@ -132,6 +136,7 @@ class Function:
         result._requires_grad = record
         if record:
             ctx.parents = parents
+            ctx._seq = next(_seq_counter)
             ctx.out_meta = (out.shape, out.dtype)  # checks the gradients sent to this node
             result._grad_fn = ctx
             if ctx.saved_tensors:
@@ -167,6 +172,7 @@ def apply1(cls, a):
     result._requires_grad = record
     if record:
         ctx.parents = parents
+        ctx._seq = next(_seq_counter)
         ctx.out_meta = (out.shape, out.dtype)
         result._grad_fn = ctx
         if ctx.saved_tensors:
@@ -219,6 +225,7 @@ def apply2(cls, a, b):
     result._requires_grad = record
     if record:
         ctx.parents = parents
+        ctx._seq = next(_seq_counter)
         ctx.out_meta = (out.shape, out.dtype)
         result._grad_fn = ctx
         if ctx.saved_tensors:
@@ -229,6 +236,8 @@ def apply2(cls, a, b):
 
 
 _ndarray = np.ndarray
+# each recorded node's creation sequence number (atomic under the GIL)
+_seq_counter = itertools.count()
 _generic = np.generic
 _new_object = object.__new__
 # needs_input_grad of an unrecorded call, by argument count (shared: tuples are immutable)

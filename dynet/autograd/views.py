@@ -27,7 +27,7 @@ The storage model:
 import numpy as np
 
 from . import grad_mode
-from .function import Function
+from .function import Function, _seq_counter
 
 DEFAULT, NO_GRAD = "default", "no_grad"  # how a view was created (PyTorch's CreationMeta)
 
@@ -223,6 +223,7 @@ def commit_inplace(t, out):
                                                           else None)
     cs = CopySlices()
     cs.parents = [prev, node]
+    cs._seq = next(_seq_counter)  # newer than both: backward reaches it first
     cs.needs_input_grad = (prev is not None, node is not None)
     cs.out_meta = (base._data.shape, base._data.dtype)
     cs.steps = info.steps

@@ -466,8 +466,7 @@ class Tensor(_MethodDeclarations):
 
     __hash__ = object.__hash__
 
-    def __getitem__(self, index):
-        return F.getitem(self, index)
+    # __getitem__ is F.getitem itself (installed below: one frame less per x[i])
 
     def __setitem__(self, index, value):
         F.setitem(self, index, value)
@@ -803,6 +802,7 @@ def _install_methods():
     for name, fn in F.OPERATORS.items():
         setattr(Tensor, name, fn)
     Tensor.__matmul__ = F.matmul
+    Tensor.__getitem__ = F.getitem
     for name in _DELEGATED:
         fn = getattr(F, name)
         setattr(Tensor, name, fn)

@@ -144,3 +144,76 @@ def test_operator_shape_errors_name_the_op():
                      (lambda a, b: a - b, "sub"), (lambda a, b: a / b, "div")):
         with pytest.raises(RuntimeError, match=rf"{name}: the size of tensor a \(2,\)"):
             fn(dynet.ones(2), dynet.ones(3))
+
+
+# ---------------------------------------------------------------- issue 13, third pass
+
+def _fast_path_graph(fw, x, w):
+    """Operators, matmul, sum, relu and x[i] (the apply1/apply2 paths) on a graph with a
+    shared node, a long and a short path to it, a view and a scalar operand."""
+    h = fw.relu(x @ w)          # shared by both branches
+    long = h
+    for _ in range(5):
+        long = long * 0.9 + h
+    short = h[1] * 2.0          # a view of h, then a scalar operand
+    return long.sum() + short.sum() - (h / 3.0).sum()
+
+
+@pytest.mark.skipif(torch is None, reason="needs torch")
+def test_fast_paths_and_ready_order_match_torch():
+    x0, w0 = sample((3, 4), seed=1), sample((4, 5), seed=2)
+    grads, hooked = {}, {}
+    for fw in (dynet, torch):
+        x = fw.tensor(x0, requires_grad=True)
+        w = fw.tensor(w0, requires_grad=True)
+        h_seen = []
+        out = _fast_path_graph(fw, x, w)
+        out.backward()
+        x2 = fw.tensor(x0, requires_grad=True)
+        h = fw.relu(x2 @ fw.tensor(w0))
+        h.retain_grad()
+        h.register_hook(lambda g: h_seen.append(g.detach().clone()))
+        (h * h + h[0]).sum().backward()
+        grads[fw.__name__] = (x.grad.numpy(), w.grad.numpy(), h.grad.numpy(), x2.grad.numpy())
+        hooked[fw.__name__] = [g.numpy() for g in h_seen]
+    for got, ref in zip(grads["dynet"], grads["torch"]):
+        np.testing.assert_allclose(got, ref, rtol=1e-12)
+    assert len(hooked["dynet"]) == 1  # the hook sees the whole gradient, once
+    np.testing.assert_allclose(hooked["dynet"][0], hooked["torch"][0], rtol=1e-12)
+
+
+def test_fast_paths_keep_view_and_version_semantics():
+    base = dynet.zeros(3, 2, requires_grad=True) + 0  # not a leaf: in-place allowed
+    row = base[1]
+    assert row._base is base and row._version == base._version
+    y = row * 2.0
+    row.mul_(3.0)  # bumps the base's version counter through the view
+    assert base._version == row._version == 1
+    # a saved input changed in place is caught before backward uses it
+    a = dynet.ones(3, requires_grad=True) + 0
+    b = a * a
+    a.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        b.sum().backward()
+    # the view regenerates its history from the base modified in place (sync_view)
+    assert y.grad_fn is not None and row.grad_fn.name() != y.grad_fn.name()
+    with dynet.no_grad():
+        z = base[0] + 1.0
+    assert not z.requires_grad and z.grad_fn is None
+
+
+def test_fast_paths_reject_non_tensors_as_before():
+    with pytest.raises((TypeError, AttributeError)):
+        dynet.relu([1.0, -1.0])
+    t = dynet.ones(2)
+    assert (t + True).dtype == dynet.float32
+
+
+def test_backward_twice_raises_and_nodes_have_sequence_numbers():
+    x = dynet.ones(2, requires_grad=True)
+    y = x * 2.0
+    z = y + 1.0
+    assert y.grad_fn._seq < z.grad_fn._seq
+    z.sum().backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        (y * 3.0).sum().backward()

@@ -1,9 +1,11 @@
-"""The backward engine: an iterative topological walk from the roots, gradients in a dict.
+"""The backward engine: nodes in PyTorch's ready order (newest first), gradients in a dict.
 
 The graph's vertices are Function nodes and leaf tensors. A node keeps each input as the
 node that produced it (or the leaf tensor itself), captured when the op ran, so an in-place
 op that later rebinds a tensor to a new node never changes what older nodes point to.
 """
+from heapq import heappop, heappush
+
 from ..backend import device_of, xp_of
 from .function import Function
 from .views import check_saved
@@ -20,59 +22,44 @@ def _vertex(t):
     return t if t.grad_fn is None else t.grad_fn
 
 
-def _topological_order(roots):
-    """Vertices reachable from `roots`, each before all of its inputs.
-
-    Iterative post-order DFS (a 10,000-op chain must not hit the recursion limit); the order
-    is deterministic for a given graph. Vertices are their own set keys (nodes and tensors
-    hash by identity), which saves an id() call per visit and per edge.
-    """
-    post = []
-    visited = set()
-    stack = [(r, False) for r in reversed(roots)]
-    push, pop, add = stack.append, stack.pop, visited.add
-    while stack:
-        v, expanded = pop()
-        if expanded:
-            post.append(v)
-            continue
-        if v in visited:
-            continue
-        add(v)
-        push((v, True))
-        if isinstance(v, Function):
-            if v.released:
-                raise RuntimeError(_RELEASED)
-            for p in v.parents:
-                if p is not None and p not in visited:
-                    push((p, False))
-    post.reverse()
-    return post
-
-
 def run_backward(roots, root_grads, retain_graph=False, inputs=None):
     """Propagates `root_grads` (raw arrays) from the tensors `roots` back through the graph.
 
     Without `inputs`, gradients accumulate into `.grad` of leaves (and of tensors that
     called retain_grad()). With `inputs`, nothing is written; their gradients (raw arrays or
     None) are returned in order.
+
+    Order: PyTorch's ready queue. Nodes come off a heap newest first by creation sequence
+    (`Function._seq`); every consumer of a node was created after it, so by then each has
+    sent its gradient. Leaves, which send nothing on, come after all nodes, in the order
+    their first gradients arrived. No topological sort (bench/NOTES.md, "Dispatch, third
+    pass").
     """
     grads = {}  # vertex -> gradient array; vertices hash by identity
-    vertices = [_vertex(r) for r in roots]
-    for v, g in zip(vertices, root_grads):
-        # the caller's gradient array must never become a leaf's .grad by aliasing
-        grads[v] = grads[v] + g if v in grads else g
+    heap = []  # (-node._seq, node): sequence numbers are unique, so no tie compares nodes
+    leaves = []
+    for r, g in zip(roots, root_grads):
+        v = _vertex(r)
+        if v in grads:
+            # the caller's gradient array must never become a leaf's .grad by aliasing
+            grads[v] = grads[v] + g
+        else:
+            grads[v] = g
+            if isinstance(v, Function):
+                heappush(heap, (-v._seq, v))
+            else:
+                leaves.append(v)
     wanted = None if inputs is None else {_vertex(t) for t in inputs}
     captured = {}
-    owned = set()  # ids of arrays already stored as a leaf .grad in this pass
+    owned = set()  # ids of arrays already stored as a .grad in this pass
     pop, get = grads.pop, grads.get
-    for v in _topological_order(vertices):
-        g = pop(v, None)
-        if g is None:
-            continue
-        is_node = isinstance(v, Function)
+    while heap:
+        v = heappop(heap)[1]
+        if v.released:
+            raise RuntimeError(_RELEASED)
+        g = pop(v)
         # a non-leaf tensor's hooks and retain_grad live on its node's owner (see Tensor)
-        t = v._owner if is_node else v
+        t = v._owner
         if t is not None:
             if t._backward_hooks:
                 for hook in t._backward_hooks:
@@ -82,14 +69,10 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None):
             if wanted is not None:
                 if v in wanted:
                     captured[v] = g
-            elif not is_node or t._retains_grad:
+            elif t._retains_grad:
                 _accumulate(t, g, owned, root_grads)
-                if not is_node:
-                    _post_accumulate(t)
         elif wanted is not None and v in wanted:
             captured[v] = g
-        if not is_node:
-            continue
         if v._saved_versions is not None:
             check_saved(v)
         if v.cuda_device is None:
@@ -102,7 +85,8 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None):
         for p, pg in zip(v.parents, in_grads):
             if p is None or pg is None:
                 continue
-            if isinstance(p, Function):
+            is_node = isinstance(p, Function)
+            if is_node:
                 shape, dtype = p.out_meta
             else:
                 data = p._data
@@ -114,11 +98,31 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None):
             if pg.dtype is not dtype and pg.dtype != dtype:
                 pg = pg.astype(dtype)
             old = get(p)
-            grads[p] = pg if old is None else old + pg
+            if old is None:
+                grads[p] = pg
+                if is_node:
+                    heappush(heap, (-p._seq, p))
+                else:
+                    leaves.append(p)
+            else:
+                grads[p] = old + pg
         if not retain_graph:  # Function.release, inline (once per node)
             v.__dict__.clear()
             v.saved_tensors = None
             v.released = True
+    for t in leaves:
+        g = pop(t)
+        if t._backward_hooks:
+            for hook in t._backward_hooks:
+                new = hook(_wrap(g))
+                if new is not None:
+                    g = new._data
+        if wanted is not None:
+            if t in wanted:
+                captured[t] = g
+        else:
+            _accumulate(t, g, owned, root_grads)
+            _post_accumulate(t)
     _run_final_callbacks()
     if wanted is not None:
         return [captured.get(_vertex(t)) for t in inputs]

@@ -10,6 +10,8 @@ the common path's way: a view input refreshes its history first (`_view` is None
 other tensor), a recording call notes the versions of the tensors whose arrays it saved
 (only when forward saved something), and a view op (`is_view`) links its result to its base.
 """
+import itertools
+
 import numpy as np
 
 from . import grad_mode
@@ -22,7 +24,9 @@ class Function:
     backward returns one gradient (or None) per positional argument of forward.
     """
 
-    __slots__ = ("parents", "needs_input_grad", "out_meta", "__dict__")
+    # _seq: the creation order of recorded nodes (the engine takes the newest first); a
+    # slot with no default, so a node recorded without one fails loudly in backward
+    __slots__ = ("parents", "needs_input_grad", "out_meta", "_seq", "__dict__")
 
     # class-level defaults, so creating a node costs no __init__ call
     saved_tensors = ()
@@ -132,6 +136,7 @@ class Function:
         result._requires_grad = record
         if record:
             ctx.parents = parents
+            ctx._seq = next(_seq_counter)
             ctx.out_meta = (out.shape, out.dtype)  # checks the gradients sent to this node
             result._grad_fn = ctx
             if ctx.saved_tensors:
@@ -141,11 +146,104 @@ class Function:
         return result
 
 
+def apply1(cls, a):
+    """cls.apply(a) for one CPU tensor `a`, without the *args/**kwargs entry and the loops
+    over the arguments (bench/NOTES.md, "Dispatch, third pass"); anything else (a view
+    input, a CuPy array) takes the general path. Keep in step with Function.apply."""
+    try:  # (a try block costs nothing until it raises)
+        if a._view is not None or type(a._data) is not _ndarray:
+            return cls.apply(a)
+    except AttributeError:  # not a tensor: the general path raises what it always did
+        return cls.apply(a)
+    record = a._requires_grad
+    ctx = cls()
+    if record and grad_mode._state.enabled:
+        node = a._grad_fn
+        parents = [a if node is None else node]
+        ctx.needs_input_grad = _NEEDS_1
+    else:
+        record = False
+        ctx.needs_input_grad = _NO_GRAD_1
+    out = cls.forward(ctx, a._data)
+    if type(out) is not _ndarray and isinstance(out, _generic):
+        out = np.asarray(out)
+    result = _new_object(Tensor)
+    result._data = out
+    result._requires_grad = record
+    if record:
+        ctx.parents = parents
+        ctx._seq = next(_seq_counter)
+        ctx.out_meta = (out.shape, out.dtype)
+        result._grad_fn = ctx
+        if ctx.saved_tensors:
+            views.track_saved(ctx, (a,), result)
+    if cls.is_view:
+        views.make_view(cls, (a,), _NO_KWARGS, result)
+    return result
+
+
+def apply2(cls, a, b):
+    """cls.apply(a, b) for a CPU tensor `a` and a CPU tensor or a non-tensor `b`, as
+    apply1. Keep in step with Function.apply."""
+    try:  # (a try block costs nothing until it raises)
+        if a._view is not None or type(a._data) is not _ndarray:
+            return cls.apply(a, b)
+    except AttributeError:  # not a tensor: the general path raises what it always did
+        return cls.apply(a, b)
+    ra = a._requires_grad
+    if isinstance(b, Tensor):
+        if b._view is not None or type(b._data) is not _ndarray:
+            return cls.apply(a, b)
+        y = b._data
+        rb = b._requires_grad
+    else:
+        y = b
+        rb = False
+    ctx = cls()
+    if (ra or rb) and grad_mode._state.enabled:
+        record = True
+        if ra:
+            node = a._grad_fn
+            pa = a if node is None else node
+        else:
+            pa = None
+        if rb:
+            node = b._grad_fn
+            pb = b if node is None else node
+        else:
+            pb = None
+        parents = [pa, pb]
+        ctx.needs_input_grad = (True if ra else False, True if rb else False)
+    else:
+        record = False
+        ctx.needs_input_grad = _NO_GRAD_2
+    out = cls.forward(ctx, a._data, y)
+    if type(out) is not _ndarray and isinstance(out, _generic):
+        out = np.asarray(out)
+    result = _new_object(Tensor)
+    result._data = out
+    result._requires_grad = record
+    if record:
+        ctx.parents = parents
+        ctx._seq = next(_seq_counter)
+        ctx.out_meta = (out.shape, out.dtype)
+        result._grad_fn = ctx
+        if ctx.saved_tensors:
+            views.track_saved(ctx, (a, b), result)
+    if cls.is_view:
+        views.make_view(cls, (a, b), _NO_KWARGS, result)
+    return result
+
+
 _ndarray = np.ndarray
+# each recorded node's creation sequence number (atomic under the GIL)
+_seq_counter = itertools.count()
 _generic = np.generic
 _new_object = object.__new__
 # needs_input_grad of an unrecorded call, by argument count (shared: tuples are immutable)
 _NO_GRAD = tuple((False,) * n for n in range(8))
+_NO_GRAD_1, _NO_GRAD_2, _NEEDS_1 = _NO_GRAD[1], _NO_GRAD[2], (True,)
+_NO_KWARGS = {}  # make_view keeps it in the view's steps: never mutated
 
 
 def _check_same_device(cls, first, args):

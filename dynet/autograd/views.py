@@ -27,7 +27,7 @@ The storage model:
 import numpy as np
 
 from . import grad_mode
-from .function import Function
+from .function import Function, _seq_counter
 
 DEFAULT, NO_GRAD = "default", "no_grad"  # how a view was created (PyTorch's CreationMeta)
 
@@ -43,15 +43,15 @@ _NO_GRAD_VIEW = (
 
 
 class ViewInfo:
-    """How a view tensor derives from its root base."""
+    """How a view tensor derives from its root base. No __init__: make_view (every view
+    op) sets the four slots on a bare instance, a frame cheaper (bench/NOTES.md)."""
 
-    __slots__ = ("base", "steps", "version", "creation")
-
-    def __init__(self, base, steps, version, creation):
-        self.base = base            # the root base Tensor (never itself a view)
-        self.steps = steps          # ((Function class, args after input 0, kwargs), ...)
-        self.version = version      # box version at which the view's grad_fn is current
-        self.creation = creation    # DEFAULT, NO_GRAD, or "Output i of Name" (multi-output)
+    __slots__ = (
+        "base",      # the root base Tensor (never itself a view)
+        "steps",     # ((Function class, args after input 0, kwargs), ...)
+        "version",   # box version at which the view's grad_fn is current
+        "creation",  # DEFAULT, NO_GRAD, or "Output i of Name" (multi-output)
+    )
 
 
 def box(t):
@@ -93,14 +93,24 @@ def make_view(cls, args, kwargs, result):
         return  # e.g. reshape of a non-contiguous tensor, advanced indexing: copies
     step = (cls, args[1:], kwargs)
     parent = src._view
+    info = ViewInfo()
     if parent is None:
-        base, steps, creation = src, (step,), DEFAULT
+        info.base = src
+        info.steps = (step,)
+        creation = DEFAULT
     else:
-        base, steps, creation = parent.base, parent.steps + (step,), parent.creation
+        info.base = parent.base
+        info.steps = parent.steps + (step,)
+        creation = parent.creation
     if creation == DEFAULT and not grad_mode._state.enabled:
         creation = NO_GRAD
-    b = result._vbox = box(src)
-    result._view = ViewInfo(base, steps, b[0], creation)
+    info.creation = creation
+    b = src._vbox  # box(src), inline
+    if b is None:
+        b = src._vbox = [0]
+    result._vbox = b
+    info.version = b[0]
+    result._view = info
 
 
 def mark_multi_output(views, name):
@@ -213,6 +223,7 @@ def commit_inplace(t, out):
                                                           else None)
     cs = CopySlices()
     cs.parents = [prev, node]
+    cs._seq = next(_seq_counter)  # newer than both: backward reaches it first
     cs.needs_input_grad = (prev is not None, node is not None)
     cs.out_meta = (base._data.shape, base._data.dtype)
     cs.steps = info.steps

@@ -21,6 +21,7 @@ from ..ops.embedding import Embedding as _Embedding
 from ..ops import functions as _F
 from ..ops import loss as _loss
 from ..ops import normalization as _norm
+from ..autograd.function import apply1 as _apply1
 from ..ops.elementwise import Relu as _Relu
 from ..tensor import Tensor
 
@@ -93,7 +94,7 @@ def relu(input, inplace=False):  # noqa: A002
     """max(input, 0)."""
     if inplace:
         return _inplace(input, _Relu.apply, _Relu.into)
-    return _Relu.apply(input)
+    return _apply1(_Relu, input)
 
 
 def relu_(input):  # noqa: A002

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import grad_mode, views
+from ..autograd.function import apply1, apply2
 from ..backend import deferred, move, xp_of
 from . import elementwise as ew
 from .. import random
@@ -211,11 +212,11 @@ def _operator(fn, general, kinds=None):
             do = other._data.dtype
             if (dt is do or dt == do) and (kinds is None or dt.kind in kinds):
                 try:
-                    return fn.apply(self, other)
+                    return apply2(fn, self, other)
                 except ValueError:
                     pass  # shapes that do not broadcast: general() raises PyTorch's error
         elif type(other) in _FLOAT_INT and dt.kind == "f":
-            return fn.apply(self, other)
+            return apply2(fn, self, other)
         return general(self, other)
     op.__name__ = op.__qualname__ = f"__{general.__name__}__"
     return op
@@ -322,7 +323,7 @@ def abs(input):  # noqa: A001
 
 
 def relu(input):
-    return ew.Relu.apply(input)
+    return apply1(ew.Relu, input)
 
 
 def sign(input):
@@ -442,7 +443,7 @@ def _dims(dim, axis):
 def sum(input, dim=None, keepdim=False, dtype=None, axis=None):  # noqa: A001
     if dim is None and axis is None and dtype is None and not keepdim \
             and input._data.dtype.kind == "f":
-        return reduce.Sum.apply(input)  # x.sum(): one argument for apply to look at
+        return apply1(reduce.Sum, input)  # x.sum(): one argument, no keywords
     dim = _dims(dim, axis)
     np_dtype = dtypes.get_dtype(dtype).np if dtype is not None else None
     if np_dtype is None and input._data.dtype.kind in "biu":
@@ -695,7 +696,7 @@ def matmul(input, other):
     if input._data.dtype != other._data.dtype:
         _same_dtype(input, other)
     try:
-        return linalg.MatMul.apply(input, other)
+        return apply2(linalg.MatMul, input, other)
     except ValueError:
         raise RuntimeError(f"matmul: batch dimensions of shapes {tuple(sa)} and {tuple(sb)} "
                            f"cannot be broadcast") from None
@@ -1157,7 +1158,7 @@ def getitem(input, index):
     else:
         key = _check_device_key(input._data, _raw_index(input, index))
     try:
-        return indexing.GetItem.apply(input, key)
+        return apply2(indexing.GetItem, input, key)
     except IndexError as e:
         raise _torch_words(e, input.shape) from None
 

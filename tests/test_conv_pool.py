@@ -231,6 +231,55 @@ def test_conv2d_blocked_columns(device, rng, monkeypatch):
         assert gradcheck(lambda a, v, c: C.conv2d(a, v, c, stride, 1), (xt, wt, bt))
 
 
+@pytest.mark.parametrize("case", [c for c in CONV_CASES if c[2] == (1, 1)])
+@pytest.mark.parametrize("n,cols", [(0, 1), (1, 1), (7, 1), (7, 150)])
+def test_conv2d_flat_cache_blocks(device, rng, monkeypatch, case, n, cols):
+    # the flat path splits the batch into cache-sized blocks (here one to four samples
+    # each); non-contiguous x, stride-1 cases with padding, dilation and groups
+    from dynet.backend.kernels import conv as K
+    monkeypatch.setattr(K, "CACHE_BLOCK_BYTES", 1)
+    monkeypatch.setattr(K, "MIN_BLOCK_COLS", cols)
+    xs, ws, stride, padding, dilation, groups = case
+    xs = (n,) + xs[1:]
+    x = rng.standard_normal(xs[:2] + (xs[3], xs[2])).transpose(0, 1, 3, 2)  # strided
+    w, b = rng.standard_normal(ws), rng.standard_normal(ws[0])
+    xt, wt, bt = _t(x, device, True), _t(w, device, True), _t(b, device, True)
+    y = C.conv2d(xt, wt, bt, stride, padding, dilation, groups)
+    ref = ref_conv2d(x, w, b, stride, padding, dilation, groups)
+    np.testing.assert_allclose(to_numpy(y), ref, rtol=1e-10, atol=1e-10)
+    if n == 0:
+        y.sum().backward()
+        assert xt.grad.shape == xs and not to_numpy(wt.grad).any()
+        return
+    assert gradcheck(lambda a, v, c: C.conv2d(a, v, c, stride, padding, dilation, groups),
+                     (xt, wt, bt))
+
+
+@pytest.mark.parametrize("stride,dilation", [((1, 1), (1, 1)), ((1, 2), (2, 1))])
+def test_conv2d_per_sample_cache_blocks(device, rng, monkeypatch, stride, dilation):
+    # per-sample GEMMs (no input gradient, >= 512 positions) in blocks of one sample whose
+    # columns are recomputed in backward
+    from dynet.backend.kernels import conv as K
+    monkeypatch.setattr(K, "CACHE_BLOCK_BYTES", 1)
+    x = rng.standard_normal((7, 2, 26, 96))[:, :, :, ::2]  # strided
+    w, b = rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    plan = K.plan_for(x, w, stride, 1, dilation, need_x=False, bias=True)
+    assert plan.npg == 1 and plan.block == 1 and not plan.keep
+    wt, bt = _t(w, device, True), _t(b, device, True)
+    y = C.conv2d(_t(x, device), wt, bt, stride, 1, dilation)
+    np.testing.assert_allclose(to_numpy(y), ref_conv2d(x, w, b, stride, (1, 1), dilation),
+                               rtol=1e-10, atol=1e-10)
+    assert gradcheck(lambda v, c: C.conv2d(_t(x, device), v, c, stride, 1, dilation),
+                     (wt, bt))
+
+
+def test_conv2d_flat_cache_blocks_are_equal():
+    from dynet.backend.kernels import conv as K
+    p = K.ConvPlan((1024, 6, 14, 14), (16, 6, 5, 5), 1, 0, 1, 1, need_x=True, bias=True)
+    assert p.flat and p.blocks()[-1][1] - p.blocks()[-1][0] == p.block <= 66
+    assert len(p.blocks()) * p.block == 1024
+
+
 # ---------------------------------------------------------------- pooling forward
 
 # (x shape, kernel, stride, padding, dilation, ceil_mode)

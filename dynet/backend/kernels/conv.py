@@ -38,6 +38,13 @@ COLS_BLOCK_BYTES = 64 << 20
 COLS_BLOCK_BYTES_CUDA = 512 << 20
 # Output positions per sample from which a per-sample GEMM beats one big GEMM (CPU).
 _PER_SAMPLE_MIN_T = 512
+# The flat path on the CPU runs blocks of samples whose row columns plus GEMM output take
+# about this many bytes, so each block's passes (GEMM, shifted adds and copies) stay in
+# cache: LeNet conv2 at batch 1024, one thread, 57.5 ms as one block vs 40.6-41.7 in
+# blocks of 32-64 samples (bench/NOTES.md, "Conv blocks"). Blocks are never narrower than
+# MIN_BLOCK_COLS output columns, below which OpenBLAS's GEMMs lose speed.
+CACHE_BLOCK_BYTES = 4 << 20
+MIN_BLOCK_COLS = 4096
 
 
 def _pair(v):
@@ -82,20 +89,36 @@ class ConvPlan:
         if not gpu:  # one block of samples per CPU thread (backend.parallel)
             chunks = parallel.ranges(self.N, self.N * per_sample // itemsize)
             self.block = max(1, min(self.block, chunks[0][1]))
+        # With one group of channels the bias rides in the GEMM as an extra ones row of the
+        # columns: saves a pass over y in forward and gives db from the weight-gradient GEMM
+        self.fold = bias and groups == 1 and not gpu
         # One sample per group when a sample has enough output positions for an efficient
         # GEMM of its own: the GEMM then writes y's layout directly (no copy out) and
         # OpenBLAS avoids 50k-column skinny products, which it runs 2-3x below its
         # small-GEMM speed (LeNet conv1: 0.25 vs 0.6 ms). Few positions (LeNet conv2: 100)
         # make per-sample GEMMs too small, so the whole block is one group.
         per_sample_gemm = self.T >= _PER_SAMPLE_MIN_T and not (gpu or self.flat)
+        if layout is None and (self.flat or per_sample_gemm):
+            # cache-sized blocks (more blocks than threads), near-equal in size
+            if self.flat:
+                ws = (self.groups * _rowcount(self) + self.kw * self.O) * self.T * itemsize
+                cap = max(CACHE_BLOCK_BYTES // ws, -(-MIN_BLOCK_COLS // self.T), 1)
+            else:  # only where the block is well out of cache: the recompute costs
+                # (LeNet conv1 at batch 64, 6.4 MB: 1.47x slower in blocks of 32)
+                ws = (self.rows + self.O) * self.T * itemsize
+                cap = max(CACHE_BLOCK_BYTES // ws, 1) \
+                    if self.block * ws > 4 * CACHE_BLOCK_BYTES else self.block
+            if cap < self.block:
+                self.block = -(-self.N // -(-self.N // cap))
+                # per-sample GEMMs: recomputing a block's columns in backward, while they
+                # are in cache, beats keeping them (LeNet conv1 at batch 1024, one thread:
+                # 21.6 vs 27.4 ms in blocks of 32)
+                self.keep = self.keep and self.flat
         self.npg = 1 if per_sample_gemm else self.block
         if layout is not None and not gpu:  # (flat, samples per group): tests and tuning
             self.flat = layout[0] and self.sh == 1 and self.sw == 1
             self.T = self.Ho * (self.Wp if self.flat else self.Wo)
             self.npg = self.block if self.flat else max(1, min(layout[1], self.block))
-        # With one group of channels the bias rides in the GEMM as an extra ones row of the
-        # columns: saves a pass over y in forward and gives db from the weight-gradient GEMM
-        self.fold = bias and groups == 1 and not gpu
 
     @property
     def K(self):

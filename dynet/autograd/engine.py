@@ -62,10 +62,7 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None):
         t = v._owner
         if t is not None:
             if t._backward_hooks:
-                for hook in t._backward_hooks:
-                    new = hook(_wrap(g))
-                    if new is not None:
-                        g = new._data
+                g = _run_hooks(t, g)
             if wanted is not None:
                 if v in wanted:
                     captured[v] = g
@@ -113,10 +110,7 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None):
     for t in leaves:
         g = pop(t)
         if t._backward_hooks:
-            for hook in t._backward_hooks:
-                new = hook(_wrap(g))
-                if new is not None:
-                    g = new._data
+            g = _run_hooks(t, g)
         if wanted is not None:
             if t in wanted:
                 captured[t] = g
@@ -130,6 +124,16 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None):
 
 
 _final_callbacks = []
+
+
+def _run_hooks(t, g):
+    """The gradient `g` of tensor `t` after its register_hook hooks, in order (a hook that
+    returns a tensor replaces the gradient for the hooks after it and for the graph)."""
+    for hook in t._backward_hooks:
+        new = hook(_wrap(g))
+        if new is not None:
+            g = new._data
+    return g
 
 
 def queue_callback(callback):

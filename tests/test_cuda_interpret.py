@@ -257,10 +257,11 @@ def _rnn_both(monkeypatch, step, arrays):
 def test_lstm_and_gru_step_kernels_match_the_numpy_path(launches, monkeypatch, rng, dtype):
     b, H = 3, 4
     r = lambda *s: rng.standard_normal(s).astype(dtype)  # noqa: E731
-    ref, fused = _rnn_both(monkeypatch, R.lstm_step, [r(b, 4 * H), r(b, H), r(b, H),
-                                                      r(b, H), r(b, H)])
+    # LSTM activations are gate-major (4, b, H), the input projection and dg rows (b, 4H)
+    ref, fused = _rnn_both(monkeypatch, R.lstm_step, [r(4, b, H), r(b, 4 * H), r(b, H),
+                                                      r(b, H), r(b, H), r(b, H)])
     _assert_same(ref, fused, dtype, skip=())
-    a = 1 / (1 + np.exp(-r(b, 4 * H)))
+    a = 1 / (1 + np.exp(-r(4, b, H)))
     ref, fused = _rnn_both(monkeypatch, R.lstm_step_backward,
                            [a, np.tanh(r(b, H)), r(b, H), r(b, H), r(b, H), r(b, 4 * H)])
     _assert_same(ref, fused, dtype, skip=())

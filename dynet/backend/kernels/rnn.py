@@ -2,8 +2,9 @@
 
 The recurrent matmul (h @ W_hh^T) runs outside; these do the elementwise rest of a step in
 one pass: on CUDA a single ElementwiseKernel launch (one thread per (row, unit), reading its
-four (LSTM) or three (GRU) gate columns), on the CPU a few NumPy calls with `out=` buffers.
-Gate columns follow PyTorch's layout: LSTM [i, f, g, o], GRU [r, z, n], each `H` wide.
+four (LSTM) or three (GRU) gates), on the CPU a few NumPy calls with `out=` buffers.
+Gates follow PyTorch's order: LSTM [i, f, g, o], GRU [r, z, n], each `H` wide; GRU keeps
+them as column blocks of (b, 3H) rows, LSTM's activations are gate-major (see below).
 The sigmoid is computed as 0.5 * tanh(x / 2) + 0.5 on the CPU: one transcendental and no
 overflow warning for large |x|, and the i/f/o blocks share one tanh call with g.
 
@@ -21,23 +22,28 @@ def _fused(a):
 
 
 # ------------------------------------------------------------------------------- LSTM
+# An LSTM step's activations are gate-major: one C-contiguous (4, b, H) block per step,
+# gate k (torch's order i, f, g, o) a contiguous (b, H) block, so every CPU pass below runs
+# over contiguous memory (a gate's column view of a batch-major (b, 4H) array costs NumPy
+# 3-4x more per element: one inner loop per row). The input projection and the gate
+# gradients stay batch-major (b, 4H) rows, as the GEMMs around the loop want them.
 
 _LSTM_FWD_SRC = """
-    ptrdiff_t row = i / H, col = i - row * H;
+    ptrdiff_t n = _ind.size(), row = i / H, col = i - row * H;
     ptrdiff_t k = row * 4 * H + col;
-    T gi = 1 / (1 + exp(-g[k]));
-    T gf = 1 / (1 + exp(-g[k + H]));
-    T gg = tanh(g[k + 2 * H]);
-    T go = 1 / (1 + exp(-g[k + 3 * H]));
-    g[k] = gi; g[k + H] = gf; g[k + 2 * H] = gg; g[k + 3 * H] = go;
+    T gi = 1 / (1 + exp(-(g[i] + gx[k])));
+    T gf = 1 / (1 + exp(-(g[i + n] + gx[k + H])));
+    T gg = tanh(g[i + 2 * n] + gx[k + 2 * H]);
+    T go = 1 / (1 + exp(-(g[i + 3 * n] + gx[k + 3 * H])));
+    g[i] = gi; g[i + n] = gf; g[i + 2 * n] = gg; g[i + 3 * n] = go;
     T cn = gf * c_prev + gi * gg;
     T t = tanh(cn);
     c = cn; tc = t; h = go * t;
 """
 _LSTM_BWD_SRC = """
-    ptrdiff_t row = i / H, col = i - row * H;
+    ptrdiff_t n = _ind.size(), row = i / H, col = i - row * H;
     ptrdiff_t k = row * 4 * H + col;
-    T gi = a[k], gf = a[k + H], gg = a[k + 2 * H], go = a[k + 3 * H];
+    T gi = a[i], gf = a[i + n], gg = a[i + 2 * n], go = a[i + 3 * n];
     T d = dc + dh * go * (1 - tc * tc);
     dg[k] = d * gg * gi * (1 - gi);
     dg[k + H] = d * c_prev * gf * (1 - gf);
@@ -47,61 +53,83 @@ _LSTM_BWD_SRC = """
 """
 
 
-def lstm_step(g, c_prev, c, tc, h):
-    """LSTM gates from pre-activations g (b, 4H), in place (g becomes i, f, g, o), then
-    c = f * c_prev + i * g, tc = tanh(c), h = o * tc, all (b, H)."""
+def _gate_constants(dtype):
+    """Per gate (i, f, g, o), shaped (4, 1, 1): sigmoid(x) = 0.5 * tanh(x / 2) + 0.5 on i, f
+    and o and tanh on g give scale (0.5, 0.5, 1, 0.5) and shift (0.5, 0.5, 0, 0.5); the
+    derivatives s - s^2 and 1 - g^2 give is_sigmoid (1, 1, 0, 1) and 1 - is_sigmoid."""
+    if dtype not in _CONSTANTS:
+        rows = [[0.5, 0.5, 1, 0.5], [0.5, 0.5, 0, 0.5], [1, 1, 0, 1], [0, 0, 1, 0]]
+        _CONSTANTS[dtype] = tuple(np.array(r, dtype).reshape(4, 1, 1) for r in rows)
+    return _CONSTANTS[dtype]
+
+
+_CONSTANTS = {}  # NumPy arrays by dtype (a CuPy array would belong to one device)
+
+
+def _module_and_constants(a):
+    if isinstance(a, np.ndarray):
+        return np, _gate_constants(a.dtype)
+    xp = cuda.cupy_module()
+    return xp, tuple(xp.asarray(c) for c in _gate_constants(a.dtype))
+
+
+def _gate_major(rows, H):
+    """The (4, b, H) gate-major view of batch-major rows (b, 4H)."""
+    return rows.reshape(rows.shape[0], 4, H).transpose(1, 0, 2)
+
+
+def lstm_step(g, gx, c_prev, c, tc, h):
+    """One LSTM step's gates, in place: g (4, b, H) holds h_prev @ W_hh^T gate-major and
+    becomes the activations (i, f, g, o); gx (b, 4H) is the step's input projection rows
+    (biases included). Then c = f * c_prev + i * g, tc = tanh(c), h = o * tc, all (b, H)."""
     H = c_prev.shape[1]
     if _fused(g):
-        cuda.elementwise_kernel(*_KERNELS["lstm_fwd"])(c_prev, np.int32(H), g.reshape(-1),
-                                                       c, tc, h)
+        cuda.elementwise_kernel(*_KERNELS["lstm_fwd"])(
+            c_prev, gx.reshape(-1), np.int32(H), g.reshape(-1), c, tc, h)
         return
-    xp = np
-    if not isinstance(g, np.ndarray):
-        xp = cuda.cupy_module()
-    sig = (g[:, :2 * H], g[:, 3 * H:])
-    for s in sig:
-        s *= 0.5
+    xp, consts = _module_and_constants(g)
+    scale, shift = consts[:2]
+    g += _gate_major(gx, H)
+    g *= scale
     xp.tanh(g, out=g)
-    for s in sig:
-        s *= 0.5
-        s += 0.5
-    xp.multiply(g[:, H:2 * H], c_prev, out=c)
-    xp.multiply(g[:, :H], g[:, 2 * H:3 * H], out=tc)
+    g *= scale
+    g += shift
+    gi, gf, gg, go = g
+    xp.multiply(gf, c_prev, out=c)
+    xp.multiply(gi, gg, out=tc)
     c += tc
     xp.tanh(c, out=tc)
-    xp.multiply(g[:, 3 * H:], tc, out=h)
+    xp.multiply(go, tc, out=h)
 
 
 def lstm_step_backward(a, tc, c_prev, dh, dc, dg):
-    """Backward of lstm_step: from the activations a (b, 4H), tc and c_prev, the gradients
+    """Backward of lstm_step: from the activations a (4, b, H), tc and c_prev, the gradients
     dh (of h) and dc (of c, updated in place to the gradient of c_prev), writes the
-    pre-activation gradients dg (b, 4H)."""
+    pre-activation gradients dg (b, 4H, batch-major like gx)."""
     H = c_prev.shape[1]
     if _fused(a):
-        cuda.elementwise_kernel(*_KERNELS["lstm_bwd"])(a.reshape(-1), tc, c_prev, dh,
-                                                       np.int32(H), dc, dg.reshape(-1))
+        cuda.elementwise_kernel(*_KERNELS["lstm_bwd"])(
+            a.reshape(-1), tc, c_prev, dh, np.int32(H), dc, dg.reshape(-1))
         return
-    xp = np if isinstance(a, np.ndarray) else cuda.cupy_module()
-    gi, gf, gg, go = (a[:, k * H:(k + 1) * H] for k in range(4))
-    di, df, dgg, do = (dg[:, k * H:(k + 1) * H] for k in range(4))
+    xp, consts = _module_and_constants(a)
+    gi, gf, gg, go = a
     tmp = xp.multiply(tc, tc)
     xp.subtract(1, tmp, out=tmp)
     tmp *= go
     tmp *= dh
     dc += tmp                              # the gradient of c at this step
-    xp.multiply(dh, tc, out=do)
+    d = xp.empty_like(a)
+    di, df, dgg, do = d
     xp.multiply(dc, gg, out=di)
     xp.multiply(dc, c_prev, out=df)
     xp.multiply(dc, gi, out=dgg)
+    xp.multiply(dh, tc, out=do)
     dc *= gf                               # now the gradient of c_prev
-    # through the activations: sigmoid' = s (1 - s) on i, f (adjacent) and o, tanh' = 1 - g^2
-    for d, s in ((dg[:, :2 * H], a[:, :2 * H]), (do, go)):
-        t = xp.subtract(1, s)
-        t *= s
-        d *= t
-    t = xp.multiply(gg, gg)
-    xp.subtract(1, t, out=t)
-    dgg *= t
+    # through the activations: s (1 - s) = s - s^2 on i, f, o; tanh' = 1 - g^2
+    slope = xp.multiply(a, consts[2])
+    slope += consts[3]
+    slope -= xp.multiply(a, a)
+    xp.multiply(d, slope, out=_gate_major(dg, H))
 
 
 # -------------------------------------------------------------------------------- GRU
@@ -186,7 +214,7 @@ def gru_step_backward(a, gh, h_prev, dh, dgx, dgh):
 
 
 CUDA_KERNELS = [
-    ("lstm_fwd", "T c_prev, int32 H", "raw T g, T c, T tc, T h", _LSTM_FWD_SRC),
+    ("lstm_fwd", "T c_prev, raw T gx, int32 H", "raw T g, T c, T tc, T h", _LSTM_FWD_SRC),
     ("lstm_bwd", "raw T a, T tc, T c_prev, T dh, int32 H", "T dc, raw T dg", _LSTM_BWD_SRC),
     ("gru_fwd", "raw T gx, raw T gh, T h_prev, int32 H", "raw T a, T h", _GRU_FWD_SRC),
     ("gru_bwd", "raw T a, raw T gh, T h_prev, int32 H", "T dh, raw T dgx, raw T dgh",

@@ -273,6 +273,20 @@ def test_conv2d_per_sample_cache_blocks(device, rng, monkeypatch, stride, dilati
                      (wt, bt))
 
 
+def test_conv2d_per_sample_blocks_by_outputs(monkeypatch):
+    # few outputs per column (LeNet conv1) block as soon as a thread's block passes
+    # CACHE_BLOCK_BYTES; many (CIFAR conv1) only at 4x that
+    from dynet.backend import parallel
+    from dynet.backend.kernels import conv as K
+    monkeypatch.setattr(parallel, "get_num_threads", lambda: 2)
+    lenet = K.ConvPlan((256, 1, 28, 28), (6, 1, 5, 5), 1, 2, 1, 1, need_x=False, bias=True)
+    assert lenet.npg == 1 and not lenet.keep and lenet.block * 3.2 <= 128
+    lenet64 = K.ConvPlan((64, 1, 28, 28), (6, 1, 5, 5), 1, 2, 1, 1, need_x=False, bias=True)
+    assert lenet64.keep and lenet64.block == 32
+    cifar = K.ConvPlan((64, 3, 32, 32), (32, 3, 3, 3), 1, 1, 1, 1, need_x=False, bias=True)
+    assert cifar.npg == 1 and cifar.keep and cifar.block == 32
+
+
 def test_conv2d_flat_cache_blocks_are_equal():
     from dynet.backend.kernels import conv as K
     p = K.ConvPlan((1024, 6, 14, 14), (16, 6, 5, 5), 1, 0, 1, 1, need_x=True, bias=True)

@@ -45,6 +45,8 @@ _PER_SAMPLE_MIN_T = 512
 # MIN_BLOCK_COLS output columns, below which OpenBLAS's GEMMs lose speed.
 CACHE_BLOCK_BYTES = 4 << 20
 MIN_BLOCK_COLS = 4096
+# Output channels per group below which a per-sample GEMM is bound by reading its columns.
+_FEW_OUTPUTS = 16
 
 
 def _pair(v):
@@ -103,11 +105,17 @@ class ConvPlan:
             if self.flat:
                 ws = (self.groups * _rowcount(self) + self.kw * self.O) * self.T * itemsize
                 cap = max(CACHE_BLOCK_BYTES // ws, -(-MIN_BLOCK_COLS // self.T), 1)
-            else:  # only where the block is well out of cache: the recompute costs
-                # (LeNet conv1 at batch 64, 6.4 MB: 1.47x slower in blocks of 32)
+            else:  # only where the block is out of cache: the recompute costs. A GEMM
+                # with few outputs per column (LeNet conv1: 6) is bound by reading the
+                # columns, and blocks pay as soon as a thread's block leaves the cache
+                # (LeNet steps at batch 128 and 256 on two threads, 6.4 and 12.8 MB per
+                # thread: 0.90-0.95x); with many (CIFAR conv1: 32, 7.8 MB) they lost
+                # (+0.5 ms backward), so those wait for 4x that (bench/NOTES.md, "LeNet
+                # b64 and b256 at two threads")
                 ws = (self.rows + self.O) * self.T * itemsize
-                cap = max(CACHE_BLOCK_BYTES // ws, 1) \
-                    if self.block * ws > 4 * CACHE_BLOCK_BYTES else self.block
+                limit = CACHE_BLOCK_BYTES * (1 if self.O // groups < _FEW_OUTPUTS else 4)
+                cap = max(CACHE_BLOCK_BYTES // ws, 1) if self.block * ws > limit \
+                    else self.block
             if cap < self.block:
                 self.block = -(-self.N // -(-self.N // cap))
                 # per-sample GEMMs: recomputing a block's columns in backward, while they

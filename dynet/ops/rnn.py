@@ -2,9 +2,10 @@
 
 The input projection (x W_ih^T + biases, for all time steps at once) is an ordinary Linear
 node before these; each node here runs the time loop on raw arrays, per step one matmul
-(h W_hh^T over the concatenated gate weights) and one fused elementwise pass
-(backend.kernels.rnn), and its backward runs the loop in reverse, leaving the weight
-gradients to one matmul over all steps at the end.
+(h W_hh^T over the concatenated gate weights; for LSTM a stacked one, one GEMM per gate, so
+the step's activations come out gate-major, see backend.kernels.rnn) and one fused
+elementwise pass (backend.kernels.rnn), and its backward runs the loop in reverse, leaving
+the weight gradients to one matmul over all steps at the end.
 
 Sequences are in packed layout: `gx` holds the rows of every time step one after another,
 step t having `batch_sizes[t]` rows (non-increasing, as in a PackedSequence), so a padded
